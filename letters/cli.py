@@ -1,0 +1,194 @@
+"""The command line: parses options, calls the pipeline, shows what it returned.
+
+Every message is in Russian; a clerk never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import os
+import re
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from . import __version__, dates, pipeline
+from .convert import SofficeNotFound
+from .problems import Level, Problems
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    INVALID_INPUT = 1  # nothing was written
+    USAGE = 2  # a wrong option, or LibreOffice missing
+
+
+app = typer.Typer(
+    help="Письма главам муниципальных образований по итогам мониторинга виджетов ПОС.",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DataOption = Annotated[Path, typer.Option("--data", help="Папка с таблицами и letters.toml.")]
+TemplatesOption = Annotated[Path, typer.Option("--templates", help="Папка с шаблонами .docx.")]
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dates.parse_date(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
+def build(
+    date: Annotated[str, typer.Option("--date", help="Дата писем, ДД.ММ.ГГГГ.")],
+    data: DataOption = Path("data"),
+    templates: TemplatesOption = Path("templates"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Куда писать пакеты писем.")] = Path("out"),
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Не сохранять PDF (листы всё равно считаются).")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Сколько процессов LibreOffice запускать сразу.")] = max(1, min(os.cpu_count() or 1, 8)),
+) -> None:
+    """Собрать письма и приложения (.docx и .pdf) и manifest.csv."""
+    request = pipeline.BuildRequest(
+        date=_parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs
+    )
+    with _progress() as report:
+        try:
+            result = pipeline.build(request, report)
+        except SofficeNotFound as exc:
+            err.print(str(exc))
+            raise typer.Exit(ExitCode.USAGE) from None
+    _show(result.problems)
+    if result.problems.has_errors:
+        err.print("Письма не собраны: исправьте ошибки и запустите сборку снова. Ничего не записано.")
+        raise typer.Exit(ExitCode.INVALID_INPUT)
+    out.print(f"Готово: {len(result.packs)} писем в папке {result.folder}")
+    for pack in result.packs:
+        sheets = "+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets)))
+        out.print(f"  № {pack.number}  {pack.municipality}: ошибок {pack.findings}, листов {sheets}")
+
+
+@app.command()
+def validate(data: DataOption = Path("data"), templates: TemplatesOption = Path("templates")) -> None:
+    """Проверить таблицы, letters.toml и шаблоны, ничего не записывая."""
+    checked = pipeline.check(data, templates)
+    _show(checked.problems)
+    if not checked.ok:
+        raise typer.Exit(ExitCode.INVALID_INPUT)
+    dataset = checked.dataset
+    out.print(
+        f"Ошибок нет. Муниципальных образований: {len(dataset.municipalities)}, организаций: "
+        f"{len(dataset.organizations)}, замечаний мониторинга: {len(dataset.findings)}, "
+        f"писем будет: {len(dataset.municipalities_with_findings)}."
+    )
+
+
+@app.command()
+def version() -> None:
+    """Показать версию программы."""
+    out.print(f"letters {__version__}")
+
+
+def _show(problems: Problems) -> None:
+    """Errors first, then warnings, then notes; each group once, every problem on a line."""
+    headings = {
+        Level.ERROR: "Ошибки (сборка невозможна, пока они есть)",
+        Level.WARNING: "Предупреждения (сборка идёт, но проверьте)",
+        Level.NOTE: "Замечания",
+    }
+    for level, heading in headings.items():
+        group = [p for p in problems if p.level is level]
+        if group:
+            err.print(f"{heading}: {len(group)}")
+            for problem in group:
+                err.print(f"  • {problem}", soft_wrap=True)
+
+
+class _progress:
+    """A Rich progress bar on a terminal; nothing when the output is a file or a pipe."""
+
+    def __enter__(self):
+        if not err.is_terminal:
+            return None
+        self._bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err, transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task("проверка данных", total=None)
+        return self.update
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        self._bar.update(self._task, description=phase, completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if err.is_terminal:
+            self._bar.stop()
+
+
+# Typer's own messages are English; these are the ones a clerk can meet.
+_USAGE_MESSAGES = (
+    (re.compile(r"Missing option '([^']+)'.*", re.S), r"не указан обязательный параметр \1"),
+    (re.compile(r"Missing (?:argument|parameter):? '?([^'.]+)'?.*", re.S), r"не указан обязательный параметр \1"),
+    (re.compile(r"No such option: (\S+).*", re.S), r"нет такого параметра: \1"),
+    (re.compile(r"No such command '([^']+)'.*", re.S), r"нет такой команды: \1"),
+    (re.compile(r"Option '([^']+)' requires an argument.*", re.S), r"после \1 нужно значение"),
+    (re.compile(r"Invalid value for '([^']+)': (.*)", re.S), r"неверное значение \1: \2"),
+    (re.compile(r"Invalid value: (.*)", re.S), r"неверное значение: \1"),
+    (re.compile(r"Got unexpected extra argument.*\((.*)\)", re.S), r"лишние слова в команде: \1"),
+)
+
+
+def main() -> None:
+    """The entry point: Russian messages for usage errors, a log file instead of a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        err.print("Прервано.")
+        code = ExitCode.INVALID_INPUT
+    except KeyboardInterrupt:
+        err.print("Прервано. Незаконченные пакеты не записаны.")
+        code = ExitCode.INVALID_INPUT
+    except typer.TyperException as exc:  # a usage error: a wrong option or value
+        err.print(f"Ошибка в команде: {_usage_message(exc.format_message())}. Справка: letters --help")
+        code = ExitCode.USAGE
+    except Exception:
+        log = _write_log()
+        err.print(
+            "Непредвиденная ошибка программы. Ничего не записано. Подробности для разработчиков — "
+            f"в файле {log}; пришлите его вместе с описанием, что вы делали."
+        )
+        code = ExitCode.INVALID_INPUT
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(message: str) -> str:
+    for pattern, russian in _USAGE_MESSAGES:
+        if pattern.fullmatch(message.strip()):
+            return pattern.sub(russian, message.strip())
+    return message
+
+
+def _write_log() -> Path:
+    handle, name = tempfile.mkstemp(prefix="letters-error-", suffix=".log")
+    with os.fdopen(handle, "w", encoding="utf-8") as log:
+        log.write(f"letters {__version__}\n{' '.join(sys.argv)}\n\n")
+        traceback.print_exc(file=log)
+    return Path(name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Step 4a: what the templates see (docs/template-variables.md lists it for clerks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+
+from . import dates
+from .model import Dataset, ErrorType, Finding, Municipality
+
+
+def pack_context(
+    dataset: Dataset,
+    municipality: Municipality,
+    number: str,
+    date: dt.date,
+    sheets: tuple[int, int, int] = (0, 0, 0),
+    appendix_number: int = 0,
+) -> dict:
+    """Variables for the letter and its appendices; `sheets` are known only for the letter,
+    which is rendered after its appendices have been converted and counted."""
+    settings = dataset.settings
+    findings = sort_findings(dataset.findings_of(municipality.name), dataset.errors)
+    return {
+        "sender": asdict(settings.sender),
+        "number": number,
+        "date": dates.numeric(date),
+        "date_long": dates.long(date),
+        "incoming": {"number": settings.incoming_number, "date": settings.incoming_date},
+        "subject": settings.subject,
+        "deadline": dates.numeric(settings.deadline),
+        "municipality": municipality.name,
+        "addressee": {
+            "position": municipality.head_position_dative,
+            "name": municipality.head_name_dative,
+            "position_nominative": municipality.head_position,
+            "name_nominative": municipality.head_name,
+        },
+        "salutation": municipality.salutation,
+        "signer": asdict(settings.signer),
+        "executor": asdict(settings.executor),
+        "appendices": [
+            {"number": i + 1, "title": title, "sheets": sheets[i], "copies": 1}
+            for i, title in enumerate(settings.appendix_titles)
+        ],
+        "appendix_number": appendix_number,
+        "findings": [_finding(n, f) for n, f in enumerate(findings, 1)],
+        "findings_count": len(findings),
+        "organizations_count": len({f.organization.site_key for f in findings}),
+        "recommendations": _recommendations(findings, dataset.errors),
+        "plan": [
+            {"n": n, "action": p.action, "due": p.due, "responsible": p.responsible, "result": p.result}
+            for n, p in enumerate(dataset.plan, 1)
+        ],
+    }
+
+
+def sort_findings(findings: list[Finding], catalogue: list[ErrorType]) -> list[Finding]:
+    """By organization, then site, then the catalogue's order of errors: each
+    institution's rows stay together, so a head can forward them."""
+    order = {e.code: i for i, e in enumerate(catalogue)}
+    return sorted(
+        findings,
+        key=lambda f: (f.organization.name.casefold(), f.organization.site_key, order[f.error.code]),
+    )
+
+
+def _finding(n: int, finding: Finding) -> dict:
+    return {
+        "n": n,
+        "organization": finding.organization.name,
+        "site": finding.organization.site,
+        "error": finding.error.title,
+        "code": finding.error.code,
+        "checked_at": dates.numeric(finding.checked_at),
+        "details": finding.details,
+    }
+
+
+def _recommendations(findings: list[Finding], catalogue: list[ErrorType]) -> list[dict]:
+    """One per error code present, in catalogue order, with the institutions that have it."""
+    result = []
+    for error in catalogue:
+        names = sorted({f.organization.name for f in findings if f.error.code == error.code}, key=str.casefold)
+        if names:
+            result.append({
+                "n": len(result) + 1,
+                "code": error.code,
+                "title": error.title,
+                "paragraphs": error.paragraphs,
+                "organizations": names,
+            })
+    return result
+
+
+def sample_context() -> dict:
+    """A context with every variable and one item in every list, to try templates on
+    before a build (a loop over an empty list would hide a wrong name inside it)."""
+    from .model import Executor, Organization, Person, PlanItem, Sender, Settings
+
+    error = ErrorType("widget_missing", "Виджет не размещён", "Разместите виджет.\n\nПроверьте.")
+    organization = Organization("Школа", "Район", "https://school.ru", "school.ru", "123", "")
+    municipality = Municipality("Район", "Глава района", "Иванов Иван Иванович", "Главе района", "И.И. Иванову", "Уважаемый Иван Иванович!")
+    settings = Settings(
+        sender=Sender("ДЕПАРТАМЕНТ", "Департамента", "адрес", "телефон", "e@mail.ru", "факс"),
+        signer=Person("Директор", "С.И. Логинов"),
+        executor=Executor("Исполнитель", "телефон"),
+        subject="О размещении",
+        deadline=dt.date(2024, 6, 14),
+    )
+    dataset = Dataset(
+        settings=settings, municipalities=[municipality], organizations=[organization], errors=[error],
+        findings=[Finding(organization, error, dt.date(2024, 5, 13), "комментарий")],
+        plan=[PlanItem("Мероприятие", "до 14.06.2024", "Ответственный", "Результат")],
+    )
+    return pack_context(dataset, municipality, "1/24", dt.date(2024, 5, 20), (1, 1, 1), 1)

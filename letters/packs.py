@@ -1,0 +1,154 @@
+"""Step 6: write the packs and the manifest, all or nothing.
+
+A build writes `OUT/.<date>.building/` and only when every pack in it is complete
+swaps it in place of `OUT/<date>/`. A crash, Ctrl-C or a full disk midway leaves the
+previous `OUT/<date>/` as it was, and the next build clears the leftovers; so a pack
+is there complete or not at all, and `manifest.csv` describes exactly the packs present.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MANIFEST = "manifest.csv"
+MANIFEST_COLUMNS = ("number", "date", "municipality", "email", "letter", "appendices", "appendix_sheets", "findings", "sha256")
+_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+
+
+def safe_name(text: str, limit: int = 80) -> str:
+    """A readable file or folder name that Windows, Linux and zip archives all accept.
+
+    Path separators and the characters Windows forbids become spaces, so a name can never
+    leave its folder; leading dots and trailing dots and spaces go; reserved device names
+    (CON, NUL, …) get a «_»; long names are cut at a word boundary.
+    """
+    name = " ".join(_FORBIDDEN.sub(" ", text).split())
+    name = name.lstrip(". ").rstrip(". ")
+    if len(name) > limit:
+        cut = name[:limit]
+        name = (cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut).rstrip(". ")
+    if name.split(".")[0].upper() in _RESERVED:
+        name += "_"
+    return name or "_"
+
+
+@dataclass
+class PackFiles:
+    """The files of one pack, by role, relative to the date folder."""
+
+    folder: str
+    letter: str
+    appendices: tuple[str, str, str]
+
+    @property
+    def documents(self) -> list[str]:
+        return [self.letter, *self.appendices]
+
+    @staticmethod
+    def pdf(docx: str) -> str:
+        return docx[: -len(".docx")] + ".pdf"
+
+
+def pack_files(number: str, municipality: str, appendix_titles: tuple[str, ...]) -> PackFiles:
+    folder = safe_name(f"{number} {municipality}".replace("/", "-"))
+    letter = f"{folder}/{safe_name('Письмо ' + number.replace('/', '-'))}.docx"
+    appendices = tuple(
+        f"{folder}/{safe_name(f'Приложение {i}. {title}', limit=60)}.docx"
+        for i, title in enumerate(appendix_titles, 1)
+    )
+    return PackFiles(folder, letter, appendices)
+
+
+@dataclass
+class ManifestRow:
+    number: str
+    date: str
+    municipality: str
+    emails: tuple[str, ...]
+    files: PackFiles
+    appendix_sheets: tuple[int, int, int]
+    findings: int
+    sha256: list[str] = field(default_factory=list)
+
+    def as_csv(self) -> list[str]:
+        return [
+            self.number, self.date, self.municipality, ";".join(self.emails), self.files.letter,
+            ";".join(self.files.appendices), ";".join(map(str, self.appendix_sheets)),
+            str(self.findings), ";".join(self.sha256),
+        ]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pack_paths(files: PackFiles, with_pdf: bool) -> list[str]:
+    """Every file of a pack, in the order of the manifest's sha256 column:
+    the .docx files (letter, appendices 1–3), then their PDFs in the same order."""
+    docs = files.documents
+    return docs + [PackFiles.pdf(d) for d in docs] if with_pdf else docs
+
+
+def write_manifest(folder: Path, rows: list[ManifestRow]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    writer.writerows(row.as_csv() for row in rows)
+    (folder / MANIFEST).write_text(buffer.getvalue(), encoding="utf-8")
+
+
+class Staging:
+    """`OUT/.<date>.building`, swapped in place of `OUT/<date>` when complete."""
+
+    def __init__(self, out: Path, date_folder: str):
+        self.final = out / date_folder
+        self.path = out / f".{date_folder}.building"
+        self._old = out / f".{date_folder}.old"
+
+    def __enter__(self) -> Staging:
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self._recover()
+        self.path.mkdir()
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)  # nothing if committed
+
+    def commit(self, packs: list[str]) -> None:
+        """Replace `OUT/<date>` with the staged one; what the old folder held that is not
+        a pack or the manifest (an outbox, a clerk's own file) is carried over."""
+        if self.final.exists():
+            self._carry_over(packs)
+            os.replace(self.final, self._old)
+        os.replace(self.path, self.final)
+        shutil.rmtree(self._old, ignore_errors=True)
+
+    def _carry_over(self, packs: list[str]) -> None:
+        ours = set(packs) | {MANIFEST} | set(_manifest_folders(self.final))
+        for entry in self.final.iterdir():
+            if entry.name not in ours and not (self.path / entry.name).exists():
+                shutil.move(str(entry), self.path / entry.name)
+
+    def _recover(self) -> None:
+        """Finish or undo what a build killed midway left behind."""
+        if not self.final.exists() and self._old.exists():
+            # killed between the two renames of commit(): the staged folder was complete
+            os.replace(self.path if self.path.exists() else self._old, self.final)
+        shutil.rmtree(self._old, ignore_errors=True)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _manifest_folders(folder: Path) -> list[str]:
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return []
+    with manifest.open(encoding="utf-8", newline="") as handle:
+        return [row["letter"].split("/")[0] for row in csv.DictReader(handle) if row.get("letter")]

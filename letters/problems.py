@@ -1,0 +1,76 @@
+"""Problems found in the input, reported as values: the pipeline never prints.
+
+Each problem names the file, the row as the clerk sees it in the spreadsheet, the column
+and what to do. The CLI shows them; tests read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Level(Enum):
+    ERROR = "ошибка"  # stops the build: nothing is written
+    WARNING = "предупреждение"  # suspicious, the build goes on
+    NOTE = "замечание"  # for information only
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    file: str = ""
+    row: int | None = None
+    column: str = ""
+    level: Level = Level.ERROR
+
+    @property
+    def place(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.row is not None:
+            parts.append(f"строка {self.row}")
+        if self.column:
+            parts.append(f"столбец «{self.column}»")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.place}: {self.message}" if self.place else self.message
+
+
+class Problems(list):
+    """A list of problems with the questions the pipeline asks of it."""
+
+    def error(self, message: str, file: str = "", row: int | None = None, column: str = "") -> None:
+        self.append(Problem(message, file, row, column, Level.ERROR))
+
+    def warning(self, message: str, file: str = "", row: int | None = None, column: str = "") -> None:
+        self.append(Problem(message, file, row, column, Level.WARNING))
+
+    def note(self, message: str, file: str = "", row: int | None = None, column: str = "") -> None:
+        self.append(Problem(message, file, row, column, Level.NOTE))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self if p.level is Level.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self if p.level is Level.WARNING]
+
+    @property
+    def notes(self) -> list[Problem]:
+        return [p for p in self if p.level is Level.NOTE]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.level is Level.ERROR for p in self)
+
+
+class InputError(Exception):
+    """Raised inside a step to abandon it; carries the problems found so far."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
