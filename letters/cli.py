@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from babel import Locale
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -36,6 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+_RUSSIAN = Locale("ru")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -73,7 +75,7 @@ def build(
     if result.problems.has_errors:
         err.print("Письма не собраны: исправьте ошибки и запустите сборку снова. Ничего не записано.")
         raise typer.Exit(ExitCode.INVALID_INPUT)
-    out.print(f"Готово: {len(result.packs)} писем в папке {result.folder}")
+    out.print(f"Готово: {_count(len(result.packs), 'письмо', 'письма', 'писем')} в папке {result.folder}")
     for pack in result.packs:
         sheets = "+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets)))
         out.print(f"  № {pack.number}  {pack.municipality}: ошибок {pack.findings}, листов {sheets}")
@@ -98,6 +100,12 @@ def validate(data: DataOption = Path("data"), templates: TemplatesOption = Path(
 def version() -> None:
     """Показать версию программы."""
     out.print(f"letters {__version__}")
+
+
+def _count(n: int, one: str, few: str, many: str) -> str:
+    """«1 письмо», «22 письма», «25 писем»: babel knows the Russian plural rules."""
+    form = _RUSSIAN.plural_form(n)
+    return f"{n} {one if form == 'one' else few if form == 'few' else many}"
 
 
 def _show(problems: Problems) -> None:

@@ -1,4 +1,4 @@
-"""Step 4a: what the templates see (docs/template-variables.md lists it for clerks)."""
+"""Step 4a: what the templates see (README, «Переменные шаблонов», lists it for clerks)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ positions through pymorphy3, the only library here that inflects common nouns.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import pymorphy3
@@ -19,6 +20,9 @@ NBSP = "\u00a0"
 _MALE_PATRONYMIC_ENDINGS = ("вич", "ич", "оглы", "улы", "уулу")
 _FEMALE_PATRONYMIC_ENDINGS = ("вна", "чна", "шна", "кызы", "гызы", "кизи")
 _PATRONYMIC_PARTICLES = ("оглы", "улы", "уулу", "кызы", "гызы", "кизи")
+
+
+_CYRILLIC_WORD = re.compile(r"[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*")
 
 
 class DeclensionError(ValueError):
@@ -81,9 +85,10 @@ def name_short(full_name: str) -> str:
 
 
 def surname_dative(surname: str, gender: Gender) -> str:
-    maker = _maker()
+    if not _CYRILLIC_WORD.fullmatch(surname):
+        return surname  # a surname not in Cyrillic is left as written
     # petrovich declines each part of a double-barrelled surname itself
-    return maker.make(NamePart.LASTNAME, gender, Case.DATIVE, _title(surname))
+    return _maker().make(NamePart.LASTNAME, gender, Case.DATIVE, _title(surname))
 
 
 def salutation(full_name: str) -> str:
@@ -133,6 +138,8 @@ def position_dative(position: str) -> str:
 def _nominative_parse(word, agreement):
     """The parse of `word` as a nominative adjective, participle or noun that agrees
     with the words before it, or None where the head phrase has ended."""
+    if not _CYRILLIC_WORD.fullmatch(word):
+        return None  # a number, an abbreviation with dots, a Latin name: not inflected
     for parse in _morph().parse(word.lower()):
         tag = parse.tag
         if tag.case != "nomn" or tag.POS not in ("ADJF", "PRTF", "NOUN"):
@@ -153,6 +160,8 @@ def _inflect(word: str, parse) -> str:
 
 
 def _is_adverb(word: str) -> bool:
+    if not _CYRILLIC_WORD.fullmatch(word):
+        return False
     return any(p.tag.POS == "ADVB" and p.score > 0.5 for p in _morph().parse(word.lower()))
 
 

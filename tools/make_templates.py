@@ -4,7 +4,7 @@
 
 The templates are ordinary Word documents (A4, Times New Roman, named styles) with Jinja tags
 for docxtpl. Clerks are expected to edit them in Word; this script only makes the first version.
-The variables they use are listed in docs/template-variables.md.
+The variables they use are listed in README.md, «Переменные шаблонов».
 
 Rules kept here (see shared/spec/letter-format.md, ГОСТ Р 7.0.97):
 - margins 20/10/20/20 mm (left/right/top/bottom), body 14 pt justified, first line 1.25 cm;

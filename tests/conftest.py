@@ -1,0 +1,100 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+SAMPLE = ROOT / "data"
+TEMPLATES = ROOT / "templates"
+
+SETTINGS = """\
+[sender]
+name = "ДЕПАРТАМЕНТ ИНФОРМАТИЗАЦИИ ТЮМЕНСКОЙ ОБЛАСТИ"
+name_genitive = "Департамента информатизации Тюменской области"
+address = "ул. Советская, д. 61, г. Тюмень, 625000"
+phone = "(3452) 427-900"
+fax = "426-266"
+email = "di@72to.ru"
+
+[signer]
+position = "Директор"
+name = "С.И. Логинов"
+
+[executor]
+name = "Петрова Анна Сергеевна"
+phone = "(3452) 427-915"
+
+[letter]
+subject = "О размещении виджетов ПОС на сайтах учреждений"
+deadline = "14.06.2024"
+
+[numbering]
+pattern = "{seq}/{yy}"
+first = 1337
+"""
+
+TABLES = {
+    "municipalities": [
+        "Муниципальное образование;Должность главы;ФИО главы;Электронная почта",
+        "Тюменский муниципальный район;Глава Тюменского муниципального района;Иванов Иван Иванович;glava@atmr.ru",
+        "Город Ишим;Глава города Ишима;Ким Мария Сергеевна;\"adm@ishim.ru; mayor@ishim.ru\"",
+        "Уватский муниципальный район;Глава Уватского муниципального района;Черных Ольга Викторовна;",
+    ],
+    "organizations": [
+        "Наименование органа власти;Муниципальное образование;Ссылка на сайт;ЛКО для сообщений",
+        "Администрация Тюменского района;Тюменский муниципальный район;https://atmr.ru;1000001",
+        "МАОУ СОШ № 1;Тюменский муниципальный район;http://www.school1-tmr.ru/;1000002",
+        "МДОУ «Сказка» & ясли <корпус 2>;Город Ишим;https://skazka-ishim.ru;1000003",
+        "Администрация Уватского района;Уватский муниципальный район;https://uvat.ru;1000004",
+    ],
+    "audit": [
+        "Ссылка на сайт;Код ошибки;Дата проверки;Комментарий",
+        "atmr.ru;below_first_screen;13.05.2024;Виджет на высоте 1480 px",
+        "https://school1-tmr.ru;widget_missing;14.05.2024;",
+        "https://atmr.ru/;wrong_lko;13.05.2024;ID 1 вместо 1000001",
+        "skazka-ishim.ru;size_changed;15.05.2024;Ширина 200 px",
+    ],
+    "errors": [
+        "Код ошибки;Наименование ошибки;Рекомендации по устранению",
+        "widget_missing;Виджет не размещён;Разместите код виджета из личного кабинета ПОС.",
+        "below_first_screen;Виджет не на первом экране;Перенесите виджет на первый экран.",
+        "size_changed;Размер виджета изменён;Уберите правила CSS, меняющие размер.",
+        "wrong_lko;Неверный ЛКО;Вставьте код виджета из своего личного кабинета.",
+    ],
+    "plan": [
+        "Мероприятие;Срок;Ответственный;Ожидаемый результат",
+        "Устранить ошибки размещения виджетов;до 14.06.2024;Руководители учреждений;Виджеты размещены верно",
+    ],
+}
+
+
+def write_data(folder: Path, **replace: list[str]) -> Path:
+    """A small valid data folder; `replace` swaps a table's lines (None drops the table)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "letters.toml").write_text(SETTINGS, encoding="utf-8")
+    for name, lines in {**TABLES, **replace}.items():
+        if lines is not None:
+            (folder / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def small_data(tmp_path) -> Path:
+    return write_data(tmp_path / "data")
+
+
+def run_letters(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The real command, as a clerk runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "letters", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def soffice() -> str:
+    path = shutil.which("soffice")
+    if path is None:
+        pytest.fail("LibreOffice (soffice) is not installed: run `make test`, which installs it")
+    return path

@@ -1,0 +1,74 @@
+"""The templates, rendered with docxtpl: literal text, strict variables."""
+
+import io
+import shutil
+from pathlib import Path
+
+import docx
+import pytest
+
+from letters.context import sample_context
+from letters.problems import Problems
+from letters.render import RenderError, Template, check_templates, load_templates
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+HOSTILE = "МДОУ «Сказка» & ясли <корпус 2>"
+
+
+def document_text(data: bytes) -> str:
+    document = docx.Document(io.BytesIO(data))
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def test_shipped_templates_use_only_known_variables():
+    problems = Problems()
+    templates = load_templates(TEMPLATES, problems)
+    check_templates(templates, sample_context(), problems)
+    assert problems == []
+
+
+def test_special_characters_are_shown_literally_never_evaluated():
+    context = sample_context()
+    context["findings"][0]["organization"] = HOSTILE
+    context["findings"][0]["details"] = "{{ 7*7 }} {% if %} ]]>"
+    text = document_text(Template.load(TEMPLATES / "appendix1.docx").render(context))
+    assert HOSTILE in text
+    assert "{{ 7*7 }} {% if %} ]]>" in text
+    assert "49" not in text
+
+
+def add_paragraph(source: Path, target: Path, text: str) -> Path:
+    document = docx.Document(source)
+    document.add_paragraph(text)
+    document.save(target)
+    return target
+
+
+def test_unknown_variable_names_the_template_and_the_variable(tmp_path):
+    template = Template.load(add_paragraph(TEMPLATES / "letter.docx", tmp_path / "letter.docx", "{{ head_fio }}"))
+    with pytest.raises(RenderError) as error:
+        template.render(sample_context())
+    assert "шаблон letter.docx использует переменную «head_fio»" in str(error.value)
+
+
+def test_unknown_attribute_is_named_too(tmp_path):
+    template = Template.load(add_paragraph(TEMPLATES / "letter.docx", tmp_path / "letter.docx", "{{ signer.phone }}"))
+    with pytest.raises(RenderError, match="переменную «phone»"):
+        template.render(sample_context())
+
+
+def test_broken_tag_is_reported_by_validation(tmp_path):
+    for name in ("letter", "appendix1", "appendix2", "appendix3"):
+        shutil.copy(TEMPLATES / f"{name}.docx", tmp_path)
+    add_paragraph(tmp_path / "appendix2.docx", tmp_path / "appendix2.docx", "{% if deadline %}без конца")
+    problems = Problems()
+    check_templates(load_templates(tmp_path, problems), sample_context(), problems)
+    assert [p.file for p in problems.errors] == ["appendix2.docx"]
+    assert "ошибка в теге" in problems.errors[0].message
+
+
+def test_missing_template_is_named(tmp_path):
+    problems = Problems()
+    assert load_templates(tmp_path, problems) is None
+    assert [p.file for p in problems.errors] == ["letter.docx", "appendix1.docx", "appendix2.docx", "appendix3.docx"]
