@@ -13,15 +13,19 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from babel import Locale
 from rich.console import Console
+from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import __version__, dates, pipeline
+from . import __version__, dates, pipeline, register
 from .convert import SofficeNotFound
+from .journal import STATUS_NAMES, Journal, JournalError, location_url
+from .packs import read_manifest
+from .verify import verify
 from .problems import Level, Problems
 
 
@@ -42,6 +46,12 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DataOption = Annotated[Path, typer.Option("--data", help="Папка с таблицами и letters.toml.")]
+JournalOption = Annotated[
+    Optional[str],
+    typer.Option("--journal", envvar="LETTERS_JOURNAL",
+                 help="Журнал регистрации: путь к файлу SQLite или адрес postgresql+psycopg://… "
+                      "(по умолчанию <папка данных>/journal.sqlite)."),
+]
 TemplatesOption = Annotated[Path, typer.Option("--templates", help="Папка с шаблонами .docx.")]
 
 
@@ -60,10 +70,14 @@ def build(
     out_dir: Annotated[Path, typer.Option("--out", help="Куда писать пакеты писем.")] = Path("out"),
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Не сохранять PDF (листы всё равно считаются).")] = False,
     jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Сколько процессов LibreOffice запускать сразу.")] = max(1, min(os.cpu_count() or 1, 8)),
+    journal: JournalOption = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Собрать письма только этим МО (можно повторять).")] = None,
+    reissue: Annotated[bool, typer.Option("--reissue", help="Изменённое отправленное письмо — новым номером, старое — «заменено».")] = False,
 ) -> None:
     """Собрать письма и приложения (.docx и .pdf) и manifest.csv."""
     request = pipeline.BuildRequest(
-        date=_parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs
+        date=_parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs,
+        journal=journal, only=tuple(only or ()), reissue=reissue,
     )
     with _progress() as report:
         try:
@@ -75,10 +89,17 @@ def build(
     if result.problems.has_errors:
         err.print("Письма не собраны: исправьте ошибки и запустите сборку снова. Ничего не записано.")
         raise typer.Exit(ExitCode.INVALID_INPUT)
-    out.print(f"Готово: {_count(len(result.packs), 'письмо', 'письма', 'писем')} в папке {result.folder}")
+    changed = sum(p.changed for p in result.packs)
+    out.print(
+        f"Готово: {_count(len(result.packs), 'письмо', 'письма', 'писем')} в папке {result.folder}"
+        + (f" (изменилось: {changed})" if changed != len(result.packs) else "")
+    )
     for pack in result.packs:
         sheets = "+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets)))
-        out.print(f"  № {pack.number}  {pack.municipality}: ошибок {pack.findings}, листов {sheets}")
+        mark = "" if pack.changed else " — без изменений"
+        out.print(f"  № {pack.number}  {pack.municipality}: ошибок {pack.findings}, листов {sheets}{mark}")
+    for number in result.cancelled:
+        out.print(f"  № {number} аннулирован: ошибок у этого МО больше нет, пакет удалён")
 
 
 @app.command()
@@ -94,6 +115,86 @@ def validate(data: DataOption = Path("data"), templates: TemplatesOption = Path(
         f"{len(dataset.organizations)}, замечаний мониторинга: {len(dataset.findings)}, "
         f"писем будет: {len(dataset.municipalities_with_findings)}."
     )
+
+
+journal_app = typer.Typer(help="Журнал регистрации исходящих писем.", invoke_without_command=True, rich_markup_mode=None)
+app.add_typer(journal_app, name="journal")
+
+
+def _open_journal(journal: str | None, data: Path) -> Journal:
+    try:
+        return Journal(location_url(journal or data / "journal.sqlite"))
+    except JournalError as exc:
+        err.print(str(exc))
+        raise typer.Exit(ExitCode.INVALID_INPUT) from None
+
+
+@journal_app.callback()
+def journal_list(
+    ctx: typer.Context,
+    journal: JournalOption = None,
+    data: DataOption = Path("data"),
+    year: Annotated[Optional[int], typer.Option("--year", help="Только за этот год.")] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help="Только письма этой даты, ДД.ММ.ГГГГ.")] = None,
+    municipality: Annotated[Optional[str], typer.Option("--municipality", help="Только МО, в названии которых есть этот текст.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="reserved, issued, sent, cancelled или replaced.")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", help="Сохранить в файл .xlsx или .csv.")] = None,
+) -> None:
+    """Показать журнал (с отбором) или выгрузить его в .xlsx или .csv."""
+    ctx.ensure_object(dict)["journal"], ctx.obj["data"] = journal, data
+    if ctx.invoked_subcommand is not None:
+        return
+    if status and status not in STATUS_NAMES:
+        raise typer.BadParameter(f"статус «{status}» неизвестен; возможные: {', '.join(STATUS_NAMES)}")
+    if export and export.suffix.lower() not in (".xlsx", ".csv"):
+        raise typer.BadParameter("выгрузка возможна в файл .xlsx или .csv")
+    letters = _open_journal(journal, data).list(
+        year=year, date=_parse_date(date) if date else None, municipality=municipality, status=status
+    )
+    if export:
+        register.export(letters, export)
+        out.print(f"Журнал выгружен: {export} ({_count(len(letters), 'запись', 'записи', 'записей')})")
+        return
+    table = Table(*register.COLUMNS[:3], "Листов", "Статус", "Примечание", box=None)
+    for row in register.register_rows(letters):
+        table.add_row(*(row[c] for c in (*register.COLUMNS[:3], "Листов", "Статус", "Примечание")))
+    out.print(table)
+    out.print(f"Всего: {_count(len(letters), 'запись', 'записи', 'записей')}")
+
+
+@journal_app.command("cancel")
+def journal_cancel(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Регистрационный номер, например 1337/24.")],
+    why: Annotated[str, typer.Option("--why", help="Причина аннулирования (записывается в журнал).")],
+    journal: JournalOption = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+) -> None:
+    """Аннулировать номер (он больше никогда не будет выдан)."""
+    if not why.strip():
+        raise typer.BadParameter("укажите причину аннулирования в --why")
+    journal = _open_journal(journal or ctx.obj["journal"], data or ctx.obj["data"])
+    try:
+        letter = journal.cancel(number, why.strip())
+    except JournalError as exc:
+        err.print(str(exc))
+        raise typer.Exit(ExitCode.INVALID_INPUT) from None
+    out.print(f"Номер {letter.number} ({letter.municipality}) аннулирован: {letter.reason}")
+
+
+@app.command("verify")
+def verify_command(
+    folder: Annotated[Path, typer.Argument(help="Папка сборки, например out/2024-05-20.")],
+    journal: JournalOption = None,
+    data: DataOption = Path("data"),
+) -> None:
+    """Сверить файлы пакетов с manifest.csv и журналом (sha256)."""
+    problems = verify(folder, _open_journal(journal, data))
+    _show(problems)
+    if problems.has_errors:
+        raise typer.Exit(ExitCode.INVALID_INPUT)
+    rows = read_manifest(folder)
+    out.print(f"Всё сходится: {_count(len(rows), 'пакет', 'пакета', 'пакетов')}, файлы совпадают с manifest.csv и журналом.")
 
 
 @app.command()

@@ -1,25 +1,441 @@
-"""Step 3: number the letters.
+"""Step 3: number the letters in the registration journal of outgoing letters.
 
-A number is the pattern of `letters.toml` (default `{seq}/{yy}`) filled with a sequence
-number that starts at `[numbering] first`. For now the numbers are given in the order of
-the municipalities table on every run; the persistent journal that never gives a number
-twice comes with issue 5.
+The journal is an SQLite file (`<data>/journal.sqlite`) or any SQLAlchemy URL, so that
+the clerks of one department share one (`postgresql+psycopg://…`). A number, once given,
+belongs to one letter forever: it is taken in the same transaction that checks it is free
+(a unique constraint guards it too), and a number given up is marked cancelled, never reused.
+
+A letter's status:
+- reserved — its pack is being written (or a build was killed while writing it);
+- issued — its pack is complete in `out/`;
+- sent — mailed; its pack is never overwritten;
+- cancelled — given up, with the reason;
+- replaced — reissued under a new number (`--reissue`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import socket
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
-from .model import Municipality, Settings
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+RESERVED, ISSUED, SENT, CANCELLED, REPLACED = "reserved", "issued", "sent", "cancelled", "replaced"
+ACTIVE = (RESERVED, ISSUED, SENT)
+STATUS_NAMES = {
+    RESERVED: "зарезервирован", ISSUED: "выдан", SENT: "отправлен", CANCELLED: "аннулирован", REPLACED: "заменён",
+}
+
+metadata = sa.MetaData()
+
+letters = sa.Table(
+    "letters", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("number", sa.String(64), nullable=False, unique=True),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("municipality", sa.Text, nullable=False),
+    sa.Column("addressee", sa.Text, nullable=False, server_default=""),
+    sa.Column("subject", sa.Text, nullable=False, server_default=""),
+    sa.Column("signer", sa.Text, nullable=False, server_default=""),
+    sa.Column("executor", sa.Text, nullable=False, server_default=""),
+    sa.Column("sheets", sa.String(32), nullable=False, server_default=""),
+    sa.Column("findings", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("pending", sa.String(16)),  # what a reserved letter becomes when its build completes
+    sa.Column("content_sha256", sa.String(64)),  # of the pack's .docx files: unchanged content, unchanged pack
+    sa.Column("out_dir", sa.Text),
+    sa.Column("pack", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("replaces", sa.String(64)),
+    sa.Column("replaced_by", sa.String(64)),
+    sa.Column("build_id", sa.String(255)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True)),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("cancelled_at", sa.DateTime(timezone=True)),
+    sa.Column("message_id", sa.Text),
+    sa.Column("recipients", sa.Text),
+    sa.UniqueConstraint("year", "seq", name="uq_letters_year_seq"),
+)
+# one live letter per municipality and date: a re-run keeps the number
+sa.Index(
+    "uq_letters_active", letters.c.date, letters.c.municipality, unique=True,
+    sqlite_where=letters.c.status.in_(ACTIVE), postgresql_where=letters.c.status.in_(ACTIVE),
+)
+
+files = sa.Table(
+    "letter_files", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("letter_id", sa.Integer, sa.ForeignKey("letters.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),  # relative to the date folder, as in manifest.csv
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.UniqueConstraint("letter_id", "path", name="uq_letter_files_path"),
+)
+
+
+class JournalError(Exception):
+    """A journal that cannot be opened or used; the message is for the clerk."""
+
+
+@dataclass(frozen=True)
+class Letter:
+    id: int
+    number: str
+    year: int
+    seq: int
+    date: dt.date
+    municipality: str
+    status: str
+    pending: str | None
+    content_sha256: str | None
+    out_dir: str | None
+    pack: str | None
+    addressee: str = ""
+    subject: str = ""
+    signer: str = ""
+    executor: str = ""
+    sheets: str = ""
+    findings: int = 0
+    reason: str | None = None
+    replaces: str | None = None
+    replaced_by: str | None = None
+    sent_at: dt.datetime | None = None
+    message_id: str | None = None
+    recipients: str | None = None
+    created_at: dt.datetime | None = None
+
+    @classmethod
+    def from_row(cls, row) -> Letter:
+        fields = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in row._mapping.items() if k in fields})
+
+
+def location_url(location: str | Path) -> str:
+    """A path becomes an SQLite URL; an SQLAlchemy URL is kept as it is."""
+    text = str(location)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).resolve()}"
 
 
 def format_number(pattern: str, seq: int, date: dt.date) -> str:
     return pattern.format(seq=seq, yy=date.strftime("%y"), yyyy=date.strftime("%Y"))
 
 
-def assign_numbers(municipalities: list[Municipality], settings: Settings, date: dt.date) -> dict[str, str]:
-    """Registration numbers by municipality name, in table order."""
-    return {
-        m.name: format_number(settings.number_pattern, settings.first_number + i, date)
-        for i, m in enumerate(municipalities)
-    }
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Journal:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = _engine(url)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Create the schema on first use and bring an older one up to date (Alembic)."""
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except (OperationalError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise JournalError(_explain(self.url, exc)) from exc
+
+    # --- reading ---
+
+    def active(self, date: dt.date) -> dict[str, Letter]:
+        """The live letter of each municipality for `date`."""
+        query = sa.select(letters).where(letters.c.date == date, letters.c.status.in_(ACTIVE))
+        with self.engine.connect() as connection:
+            return {row.municipality: Letter.from_row(row) for row in connection.execute(query)}
+
+    def find(self, number: str) -> Letter | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(letters).where(letters.c.number == number)).first()
+        return Letter.from_row(row) if row else None
+
+    def list(self, *, year=None, date=None, municipality=None, status=None) -> list[Letter]:
+        query = sa.select(letters).order_by(letters.c.year, letters.c.seq)
+        if year:
+            query = query.where(letters.c.year == year)
+        if date:
+            query = query.where(letters.c.date == date)
+        if municipality:
+            query = query.where(letters.c.municipality.ilike(f"%{municipality}%"))
+        if status:
+            query = query.where(letters.c.status == status)
+        with self.engine.connect() as connection:
+            return [Letter.from_row(row) for row in connection.execute(query)]
+
+    def files_of(self, letter_id: int) -> dict[str, str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(files.c.path, files.c.sha256).where(files.c.letter_id == letter_id))
+            return {path: digest for path, digest in rows}
+
+    def reserved(self) -> list[Letter]:
+        return self.list(status=RESERVED)
+
+    # --- numbering ---
+
+    def reserve(self, date: dt.date, municipality: str, pattern: str, first: int, build_id: str,
+                replaces: str | None = None) -> Letter:
+        """Take the next free number of the year for a new letter, in one transaction.
+
+        The next number is after the highest one the journal holds for the year, and not
+        below `first`; two builds racing for it are kept apart by the unique constraint."""
+        for _ in range(50):
+            try:
+                with self.engine.begin() as connection:
+                    _lock_numbering(connection, date.year)
+                    highest = connection.execute(
+                        sa.select(sa.func.max(letters.c.seq)).where(letters.c.year == date.year)
+                    ).scalar()
+                    seq = max(first, (highest or 0) + 1)
+                    stamp = now()
+                    result = connection.execute(letters.insert().values(
+                        year=date.year, seq=seq, number=format_number(pattern, seq, date), date=date,
+                        municipality=municipality, status=RESERVED, pending=ISSUED, replaces=replaces,
+                        build_id=build_id, created_at=stamp, updated_at=stamp,
+                    ))
+                    letter_id = result.inserted_primary_key[0]
+                    if replaces:
+                        connection.execute(letters.update().where(letters.c.number == replaces).values(
+                            status=RESERVED, pending=REPLACED, updated_at=stamp, build_id=build_id))
+                    row = connection.execute(sa.select(letters).where(letters.c.id == letter_id)).one()
+                return Letter.from_row(row)
+            except IntegrityError:
+                continue  # another build took that number between our check and insert: next one
+        raise JournalError("не удалось получить свободный номер в журнале: повторите сборку")
+
+    # --- a build's changes, in two steps around the swap of the out folder ---
+
+    def begin_change(self, changes: dict[int, str], build_id: str) -> None:
+        """Before the new packs go live: mark the letters whose packs change as reserved,
+        with what they become (issued or cancelled) once the swap is done."""
+        if not changes:
+            return
+        stamp = now()
+        with self.engine.begin() as connection:
+            for letter_id, target in changes.items():
+                connection.execute(letters.update().where(letters.c.id == letter_id).values(
+                    status=RESERVED, pending=target, build_id=build_id, updated_at=stamp))
+
+    def finish(self, records: list[IssuedPack], cancelled: dict[int, str], build_id: str) -> None:
+        """After the swap: the new packs are live; record them and settle the rest."""
+        stamp = now()
+        with self.engine.begin() as connection:
+            for record in records:
+                _issue(connection, record, stamp)
+            for letter_id, reason in cancelled.items():
+                connection.execute(letters.update().where(letters.c.id == letter_id).values(
+                    status=CANCELLED, pending=None, reason=reason, cancelled_at=stamp, updated_at=stamp))
+            _settle_replaced(connection, build_id, stamp)
+
+    def recover(self, live: dict[str, dict[str, dict]], adopt: set[tuple[dt.date, str]]) -> None:
+        """Settle what a killed build left reserved, by what is live in `out/`.
+
+        `live` maps an out date folder to its manifest rows by number. A reserved letter
+        whose pack is live becomes issued with the files of the manifest; one that a build
+        now running is about to write again (`adopt`) stays reserved; any other is
+        cancelled, with the reason."""
+        stamp = now()
+        with self.engine.begin() as connection:
+            for row in connection.execute(sa.select(letters).where(letters.c.status == RESERVED)).all():
+                letter = Letter.from_row(row)
+                folder = str(Path(letter.out_dir or "") / letter.date.isoformat())
+                manifest_row = live.get(folder, {}).get(letter.number)
+                if manifest_row is not None:
+                    _issue(connection, IssuedPack.from_manifest(letter, manifest_row), stamp)
+                elif letter.pending == REPLACED:
+                    continue  # settled with the letter that replaces it
+                elif (letter.date, letter.municipality) in adopt:
+                    continue
+                else:
+                    connection.execute(letters.update().where(letters.c.id == letter.id).values(
+                        status=CANCELLED, pending=None, cancelled_at=stamp, updated_at=stamp,
+                        reason="сборка была прервана до записи пакета; номер не использован"))
+            _settle_replaced(connection, None, stamp)
+
+    def cancel(self, number: str, why: str) -> Letter:
+        letter = self.find(number)
+        if letter is None:
+            raise JournalError(f"номера {number} нет в журнале")
+        if letter.status in (CANCELLED, REPLACED):
+            raise JournalError(f"письмо № {number} уже {STATUS_NAMES[letter.status]}о")
+        stamp = now()
+        with self.engine.begin() as connection:
+            connection.execute(letters.update().where(letters.c.id == letter.id).values(
+                status=CANCELLED, pending=None, reason=why, cancelled_at=stamp, updated_at=stamp))
+        return self.find(number)
+
+    def mark_sent(self, number: str, message_id: str, recipients: str) -> None:
+        stamp = now()
+        with self.engine.begin() as connection:
+            connection.execute(letters.update().where(letters.c.number == number).values(
+                status=SENT, sent_at=stamp, message_id=message_id, recipients=recipients, updated_at=stamp))
+
+    # --- one build at a time per journal ---
+
+    @contextlib.contextmanager
+    def build_lock(self) -> Iterator[None]:
+        """Builds against one journal take turns, so that what one build finds reserved is
+        surely left by a build that is no longer running. The lock dies with its process."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("SELECT pg_advisory_lock(7337001)"))
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    connection.execute(sa.text("SELECT pg_advisory_unlock(7337001)"))
+                    connection.commit()
+        elif self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            with _file_lock(Path(self.engine.url.database).with_suffix(".lock")):
+                yield
+        else:
+            yield
+
+
+@dataclass(frozen=True)
+class IssuedPack:
+    """What the journal records of a complete pack."""
+
+    letter_id: int
+    out_dir: str
+    pack: str
+    addressee: str
+    subject: str
+    signer: str
+    executor: str
+    sheets: str
+    findings: int
+    content_sha256: str
+    files: dict[str, str]
+
+    @classmethod
+    def from_manifest(cls, letter: Letter, row: dict) -> IssuedPack:
+        paths = [row["letter"], *row["appendices"].split(";")]
+        paths += [p[: -len(".docx")] + ".pdf" for p in paths]
+        digests = row["sha256"].split(";")
+        return cls(
+            letter_id=letter.id, out_dir=letter.out_dir or "", pack=row["letter"].split("/")[0],
+            addressee=letter.addressee, subject=letter.subject, signer=letter.signer, executor=letter.executor,
+            sheets=letter.sheets, findings=int(row.get("findings") or 0),
+            content_sha256=letter.content_sha256 or "", files=dict(zip(paths, digests)),
+        )
+
+
+def _issue(connection, record: IssuedPack, stamp: dt.datetime) -> None:
+    current = connection.execute(sa.select(letters.c.status, letters.c.issued_at).where(letters.c.id == record.letter_id)).one()
+    connection.execute(letters.update().where(letters.c.id == record.letter_id).values(
+        status=SENT if current.status == SENT else ISSUED, pending=None, out_dir=record.out_dir, pack=record.pack,
+        addressee=record.addressee, subject=record.subject, signer=record.signer, executor=record.executor,
+        sheets=record.sheets, findings=record.findings, content_sha256=record.content_sha256,
+        issued_at=current.issued_at or stamp, updated_at=stamp,
+    ))
+    connection.execute(files.delete().where(files.c.letter_id == record.letter_id))
+    if record.files:
+        connection.execute(files.insert(), [
+            {"letter_id": record.letter_id, "path": path, "sha256": digest} for path, digest in record.files.items()
+        ])
+
+
+def _settle_replaced(connection, build_id: str | None, stamp: dt.datetime) -> None:
+    """An old letter waiting to be replaced is replaced once its successor is issued."""
+    successors = sa.select(letters.c.number, letters.c.replaces).where(
+        letters.c.replaces.is_not(None), letters.c.status.in_((ISSUED, SENT)))
+    for number, replaces in connection.execute(successors).all():
+        connection.execute(letters.update().where(
+            letters.c.number == replaces, letters.c.pending == REPLACED).values(
+            status=REPLACED, pending=None, replaced_by=number, updated_at=stamp))
+    # a successor that was given up: the old letter stays what it was
+    orphans = sa.select(letters.c.replaces).where(letters.c.replaces.is_not(None), letters.c.status == CANCELLED)
+    for (replaces,) in connection.execute(orphans).all():
+        connection.execute(letters.update().where(
+            letters.c.number == replaces, letters.c.pending == REPLACED).values(
+            status=SENT, pending=None, updated_at=stamp))
+
+
+def _lock_numbering(connection, year: int) -> None:
+    """Make concurrent reservations wait for each other instead of failing on the constraint."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(7337000 + :year)"), {"year": year})
+
+
+def _engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+            dbapi_connection.execute("PRAGMA busy_timeout=60000")
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(connection):
+            # take the write lock at the start, so that a check and the insert it allows
+            # happen in one go and two builds never upgrade a read lock at once
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise JournalError(_explain(url, exc)) from exc
+
+
+def _explain(url: str, exc: Exception) -> str:
+    shown = sa.engine.make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    return (
+        f"журнал регистрации {shown} недоступен ({str(exc).splitlines()[0][:200]}): проверьте путь или адрес "
+        "базы данных в --journal или LETTERS_JOURNAL и что сервер базы данных запущен"
+    )
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        if sys.platform == "win32":
+            import msvcrt
+
+            handle.seek(0)
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def new_build_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4()}"

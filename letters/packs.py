@@ -78,12 +78,13 @@ class ManifestRow:
     findings: int
     sha256: list[str] = field(default_factory=list)
 
-    def as_csv(self) -> list[str]:
-        return [
+    def as_dict(self) -> dict[str, str]:
+        values = [
             self.number, self.date, self.municipality, ";".join(self.emails), self.files.letter,
             ";".join(self.files.appendices), ";".join(map(str, self.appendix_sheets)),
             str(self.findings), ";".join(self.sha256),
         ]
+        return dict(zip(MANIFEST_COLUMNS, values))
 
 
 def sha256(path: Path) -> str:
@@ -97,12 +98,38 @@ def pack_paths(files: PackFiles, with_pdf: bool) -> list[str]:
     return docs + [PackFiles.pdf(d) for d in docs] if with_pdf else docs
 
 
-def write_manifest(folder: Path, rows: list[ManifestRow]) -> None:
+def write_manifest(folder: Path, rows: list[dict[str, str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(MANIFEST_COLUMNS)
-    writer.writerows(row.as_csv() for row in rows)
+    writer.writerows([row[c] for c in MANIFEST_COLUMNS] for row in rows)
     (folder / MANIFEST).write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def read_manifest(folder: Path) -> list[dict[str, str]]:
+    """The rows of `folder/manifest.csv`; none when there is no manifest."""
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return []
+    with manifest.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def row_paths(row: dict[str, str]) -> list[str]:
+    """Every file of a manifest row, in the order of its sha256 column."""
+    docs = [row["letter"], *row["appendices"].split(";")]
+    pdfs = [PackFiles.pdf(d) for d in docs]
+    digests = row["sha256"].split(";")
+    return docs + pdfs if len(digests) == 2 * len(docs) else docs
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the file system allows it: no second copy, and the source stays."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 class Staging:
@@ -115,40 +142,45 @@ class Staging:
 
     def __enter__(self) -> Staging:
         self.final.parent.mkdir(parents=True, exist_ok=True)
-        self._recover()
+        recover(self.final)
         self.path.mkdir()
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
         shutil.rmtree(self.path, ignore_errors=True)  # nothing if committed
 
-    def commit(self, packs: list[str]) -> None:
-        """Replace `OUT/<date>` with the staged one; what the old folder held that is not
-        a pack or the manifest (an outbox, a clerk's own file) is carried over."""
+    def commit(self, packs: list[str], between=lambda: None) -> None:
+        """Replace `OUT/<date>` with the staged one. What the old folder holds that is not
+        a pack or the manifest (an outbox, a clerk's own file) is carried over as hard links,
+        so that the old folder stays whole until the last moment."""
         if self.final.exists():
             self._carry_over(packs)
             os.replace(self.final, self._old)
+            between()
         os.replace(self.path, self.final)
         shutil.rmtree(self._old, ignore_errors=True)
 
     def _carry_over(self, packs: list[str]) -> None:
-        ours = set(packs) | {MANIFEST} | set(_manifest_folders(self.final))
+        ours = set(packs) | {MANIFEST} | {row["letter"].split("/")[0] for row in read_manifest(self.final)}
         for entry in self.final.iterdir():
-            if entry.name not in ours and not (self.path / entry.name).exists():
-                shutil.move(str(entry), self.path / entry.name)
-
-    def _recover(self) -> None:
-        """Finish or undo what a build killed midway left behind."""
-        if not self.final.exists() and self._old.exists():
-            # killed between the two renames of commit(): the staged folder was complete
-            os.replace(self.path if self.path.exists() else self._old, self.final)
-        shutil.rmtree(self._old, ignore_errors=True)
-        shutil.rmtree(self.path, ignore_errors=True)
+            if entry.name in ours or (self.path / entry.name).exists():
+                continue
+            if entry.is_dir():
+                shutil.copytree(entry, self.path / entry.name, copy_function=_link)
+            else:
+                link_or_copy(entry, self.path / entry.name)
 
 
-def _manifest_folders(folder: Path) -> list[str]:
-    manifest = folder / MANIFEST
-    if not manifest.is_file():
-        return []
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        return [row["letter"].split("/")[0] for row in csv.DictReader(handle) if row.get("letter")]
+def recover(final: Path) -> None:
+    """Finish or undo what a build killed midway left beside `final` (OUT/<date>)."""
+    staged = final.parent / f".{final.name}.building"
+    old = final.parent / f".{final.name}.old"
+    if not final.exists() and old.exists():
+        # killed between the two renames of commit(): the staged folder was complete
+        os.replace(staged if staged.exists() else old, final)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(staged, ignore_errors=True)
+
+
+def _link(source, target) -> None:
+    link_or_copy(Path(source), Path(target))

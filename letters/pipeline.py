@@ -7,6 +7,7 @@ CLI shows them. It writes nothing unless every check has passed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -16,12 +17,16 @@ from pathlib import Path
 from . import dates
 from .context import pack_context, sample_context
 from .convert import ConversionError, Converter, find_soffice, page_count
-from .journal import assign_numbers
+from .failpoints import checkpoint
+from .journal import ISSUED, SENT, IssuedPack, Journal, JournalError, Letter, location_url, new_build_id
 from .model import Dataset, Municipality
-from .packs import ManifestRow, PackFiles, Staging, pack_files, pack_paths, sha256, write_manifest
+from .packs import (
+    ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover, row_paths,
+    sha256, write_manifest,
+)
 from .problems import Problems
 from .render import RenderError, Template, check_templates, load_templates
-from .validate import load_dataset
+from .validate import load_dataset, name_key
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
 
@@ -45,6 +50,13 @@ class BuildRequest:
     out: Path = Path("out")
     pdf: bool = True
     jobs: int = 2
+    journal: str | None = None  # path or SQLAlchemy URL; default <data>/journal.sqlite
+    only: tuple[str, ...] = ()
+    reissue: bool = False
+
+    @property
+    def journal_url(self) -> str:
+        return location_url(self.journal or self.data / "journal.sqlite")
 
 
 @dataclass
@@ -55,6 +67,7 @@ class BuiltPack:
     findings: int
     letter_sheets: int
     appendix_sheets: tuple[int, int, int]
+    changed: bool = True
 
 
 @dataclass
@@ -62,6 +75,7 @@ class BuildResult:
     problems: Problems
     packs: list[BuiltPack] = field(default_factory=list)
     folder: Path | None = None
+    cancelled: list[str] = field(default_factory=list)  # numbers given up: no findings any more
 
 
 def check(data: Path, templates: Path, date: dt.date | None = None) -> Checked:
@@ -77,37 +91,46 @@ def check(data: Path, templates: Path, date: dt.date | None = None) -> Checked:
 def build(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
     """Build every pack for `request.date`; raises SofficeNotFound before writing anything."""
     checked = check(request.data, request.templates, request.date)
+    problems = checked.problems
     if not checked.ok:
-        return BuildResult(checked.problems)
+        return BuildResult(problems)
+    recipients = _recipients(checked.dataset, request.only, problems)
+    if problems.has_errors:
+        return BuildResult(problems)
     converter = Converter(find_soffice(), jobs=max(1, request.jobs))
-    dataset = checked.dataset
-    recipients = dataset.municipalities_with_findings
-    numbers = assign_numbers(recipients, dataset.settings, request.date)
-    packs = [
-        _Pack(m, numbers[m.name], pack_files(numbers[m.name], m.name, dataset.settings.appendix_titles))
-        for m in recipients
-    ]
-    job = _Build(request, dataset, checked.templates, converter, progress or (lambda *a: None))
     try:
-        with Staging(request.out, request.date.isoformat()) as staging:
-            built = job.run(packs, staging.path)
-            staging.commit([p.files.folder for p in packs])
+        journal = Journal(request.journal_url)
+        job = _Build(request, checked.dataset, checked.templates, converter, journal, progress or (lambda *a: None))
+        with journal.build_lock(), Staging(request.out, request.date.isoformat()) as staging:
+            built, cancelled = job.run(recipients, staging)
     except _Failed as failure:
-        checked.problems.error(str(failure), file=failure.file)
-        return BuildResult(checked.problems)
+        problems.error(str(failure), file=failure.file)
+        return BuildResult(problems)
+    except JournalError as exc:
+        problems.error(str(exc))
+        return BuildResult(problems)
     except OSError as exc:
-        checked.problems.error(f"не удалось записать файлы в {request.out}: {exc.strerror or exc}; ничего не записано")
-        return BuildResult(checked.problems)
-    return BuildResult(checked.problems, built, request.out / request.date.isoformat())
+        problems.error(f"не удалось записать файлы в {request.out}: {exc.strerror or exc}; ничего не записано")
+        return BuildResult(problems)
+    return BuildResult(problems, built, request.out / request.date.isoformat(), cancelled)
 
 
-@dataclass
-class _Pack:
-    municipality: Municipality
-    number: str
-    files: PackFiles
-    appendix_sheets: tuple[int, int, int] = (0, 0, 0)
-    letter_sheets: int = 0
+def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> list[Municipality]:
+    """The municipalities with findings, or those of them named by `--only`."""
+    with_findings = dataset.municipalities_with_findings
+    if not only:
+        return with_findings
+    known = {name_key(m.name): m for m in dataset.municipalities}
+    chosen = set()
+    for name in only:
+        municipality = known.get(name_key(name))
+        if municipality is None:
+            problems.error(f"--only «{name}»: такого муниципального образования нет в таблице municipalities")
+        elif municipality not in with_findings:
+            problems.warning(f"--only «{name}»: у учреждений этого муниципального образования нет ошибок, письма не будет")
+        else:
+            chosen.add(municipality.name)
+    return [m for m in with_findings if m.name in chosen]
 
 
 class _Failed(Exception):
@@ -117,31 +140,147 @@ class _Failed(Exception):
 
 
 @dataclass
+class _Pack:
+    municipality: Municipality
+    letter: Letter  # its journal record
+    files: PackFiles
+    appendix_sheets: tuple[int, int, int] = (0, 0, 0)
+    letter_sheets: int = 0
+    docx_sha: list[str] = field(default_factory=list)
+
+    @property
+    def number(self) -> str:
+        return self.letter.number
+
+    @property
+    def content_sha256(self) -> str:
+        return hashlib.sha256("".join(self.docx_sha).encode()).hexdigest()
+
+
+@dataclass
 class _Build:
     request: BuildRequest
     dataset: Dataset
     templates: dict[str, Template]
     converter: Converter
+    journal: Journal
     progress: Progress
 
-    def run(self, packs: list[_Pack], folder: Path) -> list[BuiltPack]:
-        # the appendices first: their page counts are printed in the letters
-        self._render_and_convert(packs, folder, "appendices", self._appendices)
+    def __post_init__(self):
+        self.build_id = new_build_id()
+
+    def run(self, recipients: list[Municipality], staging: Staging) -> tuple[list[BuiltPack], list[str]]:
+        date = self.request.date
+        live_rows = read_manifest(staging.final)
+        self.journal.recover(_LiveManifests(), adopt={(date, m.name) for m in recipients})
+        active = self.journal.active(date)
+        self._check_sent(recipients, active)
+        packs = self._number(recipients, active)
+        checkpoint("reserved")
+        reuse = _Reuse(staging.final, live_rows)
+        self._render_and_convert(packs, staging.path, "appendices", self._appendices, reuse)
         for pack in packs:
-            pack.appendix_sheets = tuple(page_count(folder / PackFiles.pdf(a)) for a in pack.files.appendices)
-        self._render_and_convert(packs, folder, "letters", self._letter)
+            pack.appendix_sheets = tuple(page_count(staging.path / PackFiles.pdf(a)) for a in pack.files.appendices)
+        checkpoint("appendices")
+        self._render_and_convert(packs, staging.path, "letters", self._letter, reuse)
         for pack in packs:
-            pack.letter_sheets = page_count(folder / PackFiles.pdf(pack.files.letter))
+            pack.letter_sheets = page_count(staging.path / PackFiles.pdf(pack.files.letter))
+        checkpoint("letters")
+        rows = [self._manifest_row(p, staging.path) for p in packs]
         if not self.request.pdf:
             for pack in packs:
                 for docx in pack.files.documents:
-                    (folder / PackFiles.pdf(docx)).unlink()
-        write_manifest(folder, [self._manifest_row(p, folder) for p in packs])
-        return [
+                    (staging.path / PackFiles.pdf(docx)).unlink()
+        kept, cancelled = self._others(recipients, active, live_rows, staging)
+        write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
+        checkpoint("staged")
+        changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
+        self.journal.begin_change(
+            {**{p.letter.id: ISSUED for p in changed if p.letter.status != "reserved"},
+             **{letter.id: "cancelled" for letter in cancelled}},
+            self.build_id,
+        )
+        checkpoint("marked")
+        staging.commit([p.files.folder for p in packs], between=lambda: checkpoint("swap"))
+        checkpoint("swapped")
+        self.journal.finish(
+            [self._record(p, row) for p, row in zip(packs, rows)],
+            {letter.id: "при пересборке за эту дату ошибок не осталось: письмо не нужно" for letter in cancelled},
+            self.build_id,
+        )
+        checkpoint("finished")
+        built = [
             BuiltPack(p.number, p.municipality.name, p.files.folder, len(self.dataset.findings_of(p.municipality.name)),
-                      p.letter_sheets, p.appendix_sheets)
+                      p.letter_sheets, p.appendix_sheets, p in changed)
             for p in packs
         ]
+        return built, [letter.number for letter in cancelled]
+
+    # --- numbers ---
+
+    def _check_sent(self, recipients: list[Municipality], active: dict[str, Letter]) -> None:
+        """A sent letter is never overwritten: its content must come out the same, or the
+        clerk asks for a new letter with --reissue."""
+        if self.request.reissue:
+            return
+        for municipality in recipients:
+            letter = active.get(municipality.name)
+            if letter is None or letter.status != SENT:
+                continue
+            sheets = [int(s) for s in letter.sheets.split("+")] if letter.sheets else []
+            if len(sheets) != 4 or self._content_sha(municipality, letter, tuple(sheets[1:])) != letter.content_sha256:
+                raise _Failed(
+                    f"письмо № {letter.number} для «{municipality.name}» уже отправлено, а его содержание "
+                    "теперь другое (изменились данные или шаблоны). Отправленное письмо не перезаписывается: "
+                    "верните прежние данные, или соберите новое письмо с новым номером: "
+                    "letters build … --reissue (старое будет отмечено как заменённое)"
+                )
+
+    def _content_sha(self, municipality: Municipality, letter: Letter, sheets: tuple[int, int, int]) -> str:
+        files = pack_files(letter.number, municipality.name, self.dataset.settings.appendix_titles)
+        pack = _Pack(municipality, letter, files, sheets)
+        documents = self._appendices(pack) + self._letter(pack)
+        pack.docx_sha = [hashlib.sha256(self._render(t, c, pack)).hexdigest() for t, c, _ in documents]
+        return pack.content_sha256
+
+    def _number(self, recipients: list[Municipality], active: dict[str, Letter]) -> list[_Pack]:
+        settings = self.dataset.settings
+        packs = []
+        for municipality in recipients:
+            letter = active.get(municipality.name)
+            if letter is None or (letter.status == SENT and self.request.reissue and not self._unchanged_sent(municipality, letter)):
+                letter = self.journal.reserve(
+                    self.request.date, municipality.name, settings.number_pattern, settings.first_number,
+                    self.build_id, replaces=letter.number if letter else None,
+                )
+            files = pack_files(letter.number, municipality.name, settings.appendix_titles)
+            packs.append(_Pack(municipality, letter, files))
+        return packs
+
+    def _unchanged_sent(self, municipality: Municipality, letter: Letter) -> bool:
+        sheets = [int(s) for s in letter.sheets.split("+")] if letter.sheets else []
+        return len(sheets) == 4 and self._content_sha(municipality, letter, tuple(sheets[1:])) == letter.content_sha256
+
+    def _others(self, recipients, active, live_rows, staging) -> tuple[list[dict], list[Letter]]:
+        """The live packs this build does not write: kept as they are (other municipalities
+        under --only, sent letters) or given up (no findings any more)."""
+        building = {m.name for m in recipients}
+        live = {row["number"]: row for row in live_rows}
+        kept, cancelled = [], []
+        for name, letter in active.items():
+            if name in building:
+                continue
+            if self.request.only or letter.status == SENT:
+                row = live.get(letter.number)
+                if row is not None:
+                    for path in row_paths(row):
+                        link_or_copy(staging.final / path, staging.path / path)
+                    kept.append(row)
+            else:
+                cancelled.append(letter)
+        return kept, cancelled
+
+    # --- documents ---
 
     def _appendices(self, pack: _Pack) -> list[tuple[str, dict, str]]:
         return [
@@ -155,48 +294,59 @@ class _Build:
     def _context(self, pack: _Pack, sheets=(0, 0, 0), appendix_number: int = 0) -> dict:
         return pack_context(self.dataset, pack.municipality, pack.number, self.request.date, sheets, appendix_number)
 
-    def _render_and_convert(self, packs: list[_Pack], folder: Path, phase: str, documents) -> None:
-        """Render each pack's documents, then convert them all in one batch.
+    def _render_and_convert(self, packs: list[_Pack], folder: Path, phase: str, documents, reuse: _Reuse) -> None:
+        """Render each pack's documents; a document whose .docx is byte for byte one that is
+        live in `out/` takes the live files, the rest are converted in one batch.
 
         LibreOffice writes `<stem>.pdf` into one folder, and every pack has files of the
         same names, so each document is converted under a unique name and moved back."""
         work = folder / f".convert-{phase}"
         work.mkdir()
-        queue: dict[Path, tuple[_Pack, str]] = {}
+        queue: dict[Path, str] = {}
+        owner: dict[Path, _Pack] = {}
         total = sum(len(documents(p)) for p in packs)
-        for pack in packs:
-            (folder / pack.files.folder).mkdir(exist_ok=True)
-            for template, context, target in documents(pack):
-                data = self._render(template, context, pack)
+        for done, (pack, (template, context, target)) in enumerate(
+            ((p, d) for p in packs for d in documents(p)), 1
+        ):
+            data = self._render(template, context, pack)
+            digest = hashlib.sha256(data).hexdigest()
+            pack.docx_sha.append(digest)
+            if not reuse.take(digest, folder / target):
+                (folder / target).parent.mkdir(parents=True, exist_ok=True)
                 (folder / target).write_bytes(data)
                 alias = work / f"{len(queue):05d}.docx"
-                _link_or_copy(folder / target, alias)
-                queue[alias] = (pack, target)
-                self.progress(f"{phase}: docx", len(queue), total)
-        done = 0
+                link_or_copy(folder / target, alias)
+                queue[alias], owner[alias] = target, pack
+            self.progress(f"{phase}: docx", done, total)
+        self._convert(queue, owner, work, folder, phase, total - len(queue), total)
+        shutil.rmtree(work)
 
+    def _convert(self, queue, owner, work: Path, folder: Path, phase: str, done: int, total: int) -> None:
         def converted(count: int) -> None:
             nonlocal done
             done += count
             self.progress(f"{phase}: pdf", done, total)
 
+        if not queue:
+            return
         try:
             pdfs = self.converter.convert(list(queue), work / "pdf", on_done=converted)
         except ConversionError as exc:
-            names = "; ".join(f"{queue[d][0].municipality.name}: {Path(queue[d][1]).name}" for d in exc.failed)
+            names = "; ".join(f"{owner[d].municipality.name}: {Path(queue[d]).name}" for d in exc.failed)
             raise _Failed(
                 f"LibreOffice не смог сделать PDF ({names}); ничего не записано. Откройте этот документ "
-                "в Word, проверьте шаблон и повторите сборку", file=queue[exc.failed[0]][1],
+                "в Word, проверьте шаблон и повторите сборку", file=queue[exc.failed[0]],
             ) from exc
         for alias, pdf in pdfs.items():
-            os.replace(pdf, folder / PackFiles.pdf(queue[alias][1]))
-        shutil.rmtree(work)
+            os.replace(pdf, folder / PackFiles.pdf(queue[alias]))
 
     def _render(self, template: str, context: dict, pack: _Pack) -> bytes:
         try:
             return self.templates[template].render(context)
         except RenderError as exc:
             raise _Failed(f"{pack.municipality.name}: {exc}", file=f"{template}.docx") from exc
+
+    # --- records ---
 
     def _manifest_row(self, pack: _Pack, folder: Path) -> ManifestRow:
         return ManifestRow(
@@ -210,9 +360,62 @@ class _Build:
             sha256=[sha256(folder / p) for p in pack_paths(pack.files, self.request.pdf)],
         )
 
+    def _record(self, pack: _Pack, row: ManifestRow) -> IssuedPack:
+        settings = self.dataset.settings
+        m = pack.municipality
+        return IssuedPack(
+            letter_id=pack.letter.id,
+            out_dir=str(self.request.out.resolve()),
+            pack=pack.files.folder,
+            addressee=f"{m.head_position_dative} {m.head_name_dative}".replace("\u00a0", " "),
+            subject=settings.subject,
+            signer=f"{settings.signer.position} {settings.signer.name}",
+            executor=f"{settings.executor.name}, {settings.executor.phone}",
+            sheets="+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets))),
+            findings=row.findings,
+            content_sha256=pack.content_sha256,
+            files=dict(zip(pack_paths(pack.files, self.request.pdf), row.sha256)),
+        )
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
+
+class _Reuse:
+    """Files live in `out/<date>` that a new pack may take as they are.
+
+    Rendering is deterministic, so a .docx with the same bytes as a live one is the same
+    document: it takes the live .docx and its PDF instead of converting again. This is what
+    makes an unchanged re-run convert nothing and keeps a sent pack byte for byte."""
+
+    def __init__(self, live: Path, rows: list[dict[str, str]]):
+        self.live = live
+        self.by_docx: dict[str, str] = {}  # docx sha256 → its path in the live folder
+        for row in rows:
+            digests = dict(zip(row_paths(row), row["sha256"].split(";")))
+            for path, digest in digests.items():
+                pdf = PackFiles.pdf(path) if path.endswith(".docx") else None
+                if pdf in digests and _intact(live / path, digest) and _intact(live / pdf, digests[pdf]):
+                    self.by_docx[digest] = path
+
+    def take(self, docx_sha: str, target: Path) -> bool:
+        """Link the live .docx and its PDF to `target`, if the .docx is the same."""
+        path = self.by_docx.get(docx_sha)
+        if path is None:
+            return False
+        link_or_copy(self.live / path, target)
+        link_or_copy(self.live / PackFiles.pdf(path), target.with_suffix(".pdf"))
+        return True
+
+
+def _intact(path: Path, digest: str) -> bool:
+    """A live file is reused only if it is still what the manifest says it is."""
+    return path.is_file() and sha256(path) == digest
+
+
+class _LiveManifests(dict):
+    """Manifest rows by number for any `OUT/<date>` folder, read when first asked for."""
+
+    def get(self, folder: str, default=None):
+        if folder not in self:
+            path = Path(folder)
+            recover(path)
+            self[folder] = {row["number"]: row for row in read_manifest(path)}
+        return super().get(folder, default)

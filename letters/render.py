@@ -53,7 +53,7 @@ class Template:
             ) from exc
         out = io.BytesIO()
         document.save(out)
-        return out.getvalue()
+        return stable_zip(out.getvalue())
 
 
 def load_templates(folder: Path, problems: Problems) -> dict[str, Template] | None:
@@ -74,6 +74,20 @@ def check_templates(templates: dict[str, Template], sample: dict, problems: Prob
             template.render(sample)
         except RenderError as exc:
             problems.error(str(exc), file=template.name)
+
+
+def stable_zip(data: bytes) -> bytes:
+    """The same .docx bytes for the same content: python-docx stamps every zip entry with
+    the current time, so entries are rewritten with a fixed one (order kept: Word wants
+    [Content_Types].xml first). A re-run compares these bytes to know what changed."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            info = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, source.read(entry.filename))
+    return out.getvalue()
 
 
 def _environment() -> jinja2.Environment:

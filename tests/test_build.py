@@ -42,7 +42,9 @@ def pdf_pages(path: Path) -> int:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, soffice):
     out = tmp_path_factory.mktemp("out")
-    result = pipeline.build(pipeline.BuildRequest(date=DATE, data=SAMPLE, templates=TEMPLATES, out=out, jobs=2))
+    result = pipeline.build(pipeline.BuildRequest(
+        date=DATE, data=SAMPLE, templates=TEMPLATES, out=out, jobs=2, journal=str(out / "journal.sqlite")
+    ))
     assert not result.problems.has_errors, [str(p) for p in result.problems.errors]
     return out / "2024-05-20"
 
