@@ -6,8 +6,11 @@ PYTHON   ?= python3
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # LibreOffice renders the PDFs; the fonts decide the page counts (Times New Roman is
 # rendered with the metric-compatible Liberation Serif, Calibri with Carlito);
-# poppler-utils gives pdftoppm/pdftotext for looking at the result.
-DEBIAN_PACKAGES := libreoffice-writer-nogui fonts-liberation2 fonts-crosextra-carlito fonts-dejavu-core poppler-utils
+# poppler-utils gives pdftoppm/pdftotext for looking at the result; chromium is the browser
+# `letters audit` drives (Playwright never downloads one of its own); postgresql is for a
+# shared journal, and the tests start a throwaway server with its pg_virtualenv.
+DEBIAN_PACKAGES := libreoffice-writer-nogui fonts-liberation2 fonts-crosextra-carlito fonts-dejavu-core \
+                   poppler-utils chromium postgresql postgresql-common openssl
 
 .PHONY: demo test system clean
 

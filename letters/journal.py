@@ -70,11 +70,11 @@ letters = sa.Table(
     sa.Column("recipients", sa.Text),
     sa.UniqueConstraint("year", "seq", name="uq_letters_year_seq"),
 )
-# one live letter per municipality and date: a re-run keeps the number
-sa.Index(
-    "uq_letters_active", letters.c.date, letters.c.municipality, unique=True,
-    sqlite_where=letters.c.status.in_(ACTIVE), postgresql_where=letters.c.status.in_(ACTIVE),
-)
+# one live letter per municipality and date: a re-run keeps the number (a sent letter
+# being reissued steps aside as soon as its successor is reserved)
+_LIVE = sa.and_(letters.c.status.in_(ACTIVE), letters.c.replaced_by.is_(None))
+sa.Index("uq_letters_active", letters.c.date, letters.c.municipality, unique=True,
+         sqlite_where=_LIVE, postgresql_where=_LIVE)
 
 files = sa.Table(
     "letter_files", metadata,
@@ -160,7 +160,7 @@ class Journal:
 
     def active(self, date: dt.date) -> dict[str, Letter]:
         """The live letter of each municipality for `date`."""
-        query = sa.select(letters).where(letters.c.date == date, letters.c.status.in_(ACTIVE))
+        query = sa.select(letters).where(letters.c.date == date, _LIVE)
         with self.engine.connect() as connection:
             return {row.municipality: Letter.from_row(row) for row in connection.execute(query)}
 
@@ -175,12 +175,14 @@ class Journal:
             query = query.where(letters.c.year == year)
         if date:
             query = query.where(letters.c.date == date)
-        if municipality:
-            query = query.where(letters.c.municipality.ilike(f"%{municipality}%"))
         if status:
             query = query.where(letters.c.status == status)
         with self.engine.connect() as connection:
-            return [Letter.from_row(row) for row in connection.execute(query)]
+            found = [Letter.from_row(row) for row in connection.execute(query)]
+        if municipality:  # in Python: SQLite ignores the case of Latin letters only
+            part = municipality.casefold()
+            found = [letter for letter in found if part in letter.municipality.casefold()]
+        return found
 
     def files_of(self, letter_id: int) -> dict[str, str]:
         with self.engine.connect() as connection:
@@ -193,7 +195,7 @@ class Journal:
     # --- numbering ---
 
     def reserve(self, date: dt.date, municipality: str, pattern: str, first: int, build_id: str,
-                replaces: str | None = None) -> Letter:
+                replaces: str | None = None, out_dir: str | None = None) -> Letter:
         """Take the next free number of the year for a new letter, in one transaction.
 
         The next number is after the highest one the journal holds for the year, and not
@@ -206,19 +208,21 @@ class Journal:
                         sa.select(sa.func.max(letters.c.seq)).where(letters.c.year == date.year)
                     ).scalar()
                     seq = max(first, (highest or 0) + 1)
+                    number = format_number(pattern, seq, date)
                     stamp = now()
-                    result = connection.execute(letters.insert().values(
-                        year=date.year, seq=seq, number=format_number(pattern, seq, date), date=date,
-                        municipality=municipality, status=RESERVED, pending=ISSUED, replaces=replaces,
-                        build_id=build_id, created_at=stamp, updated_at=stamp,
-                    ))
-                    letter_id = result.inserted_primary_key[0]
-                    if replaces:
+                    if replaces:  # the old letter stays what it is until its successor is issued
                         connection.execute(letters.update().where(letters.c.number == replaces).values(
-                            status=RESERVED, pending=REPLACED, updated_at=stamp, build_id=build_id))
-                    row = connection.execute(sa.select(letters).where(letters.c.id == letter_id)).one()
+                            pending=REPLACED, replaced_by=number, updated_at=stamp))
+                    result = connection.execute(letters.insert().values(
+                        year=date.year, seq=seq, number=number, date=date,
+                        municipality=municipality, status=RESERVED, pending=ISSUED, replaces=replaces,
+                        out_dir=out_dir, build_id=build_id, created_at=stamp, updated_at=stamp,
+                    ))
+                    row = connection.execute(sa.select(letters).where(letters.c.id == result.inserted_primary_key[0])).one()
                 return Letter.from_row(row)
             except IntegrityError:
+                if not replaces and municipality in self.active(date):
+                    raise JournalError(f"у «{municipality}» уже есть письмо за {date:%d.%m.%Y}") from None
                 continue  # another build took that number between our check and insert: next one
         raise JournalError("не удалось получить свободный номер в журнале: повторите сборку")
 
@@ -257,12 +261,10 @@ class Journal:
         with self.engine.begin() as connection:
             for row in connection.execute(sa.select(letters).where(letters.c.status == RESERVED)).all():
                 letter = Letter.from_row(row)
-                folder = str(Path(letter.out_dir or "") / letter.date.isoformat())
-                manifest_row = live.get(folder, {}).get(letter.number)
+                folder = str(Path(letter.out_dir) / letter.date.isoformat()) if letter.out_dir else None
+                manifest_row = live.get(folder, {}).get(letter.number) if folder else None
                 if manifest_row is not None:
                     _issue(connection, IssuedPack.from_manifest(letter, manifest_row), stamp)
-                elif letter.pending == REPLACED:
-                    continue  # settled with the letter that replaces it
                 elif (letter.date, letter.municipality) in adopt:
                     continue
                 else:
@@ -356,19 +358,17 @@ def _issue(connection, record: IssuedPack, stamp: dt.datetime) -> None:
 
 
 def _settle_replaced(connection, build_id: str | None, stamp: dt.datetime) -> None:
-    """An old letter waiting to be replaced is replaced once its successor is issued."""
-    successors = sa.select(letters.c.number, letters.c.replaces).where(
-        letters.c.replaces.is_not(None), letters.c.status.in_((ISSUED, SENT)))
-    for number, replaces in connection.execute(successors).all():
-        connection.execute(letters.update().where(
-            letters.c.number == replaces, letters.c.pending == REPLACED).values(
-            status=REPLACED, pending=None, replaced_by=number, updated_at=stamp))
-    # a successor that was given up: the old letter stays what it was
-    orphans = sa.select(letters.c.replaces).where(letters.c.replaces.is_not(None), letters.c.status == CANCELLED)
-    for (replaces,) in connection.execute(orphans).all():
-        connection.execute(letters.update().where(
-            letters.c.number == replaces, letters.c.pending == REPLACED).values(
-            status=SENT, pending=None, updated_at=stamp))
+    """An old letter waiting to be replaced is replaced once its successor is issued; if
+    the successor was given up, the old letter is what it was before."""
+    waiting = sa.select(letters.c.id, letters.c.replaced_by).where(letters.c.pending == REPLACED)
+    for letter_id, successor in connection.execute(waiting).all():
+        status = connection.execute(sa.select(letters.c.status).where(letters.c.number == successor)).scalar()
+        if status in (ISSUED, SENT):
+            connection.execute(letters.update().where(letters.c.id == letter_id).values(
+                status=REPLACED, pending=None, updated_at=stamp))
+        elif status in (CANCELLED, None):
+            connection.execute(letters.update().where(letters.c.id == letter_id).values(
+                pending=None, replaced_by=None, updated_at=stamp))
 
 
 def _lock_numbering(connection, year: int) -> None:

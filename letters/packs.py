@@ -9,35 +9,67 @@ is there complete or not at all, and `manifest.csv` describes exactly the packs 
 from __future__ import annotations
 
 import csv
+import ctypes
+import errno
 import hashlib
 import io
 import os
 import re
 import shutil
+import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("number", "date", "municipality", "email", "letter", "appendices", "appendix_sheets", "findings", "sha256")
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+_RESERVED = {
+    "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+    *(f"{port}{n}" for port in ("COM", "LPT") for n in (*"0123456789", "¹", "²", "³")),
+}
+_MAX_BYTES = 240  # Linux allows 255 bytes in a name, and «.docx» is added to it
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def safe_name(text: str, limit: int = 80) -> str:
     """A readable file or folder name that Windows, Linux and zip archives all accept.
 
     Path separators and the characters Windows forbids become spaces, so a name can never
-    leave its folder; leading dots and trailing dots and spaces go; reserved device names
-    (CON, NUL, …) get a «_»; long names are cut at a word boundary.
+    leave its folder; invisible characters (zero-width, right-to-left marks) go, and so do
+    leading dots, the «= + - @» a spreadsheet would take for a formula, and trailing dots
+    and spaces; reserved device names (CON, NUL, …) get a «_»; long names are cut at a
+    word boundary, and to 240 bytes for Linux.
     """
-    name = " ".join(_FORBIDDEN.sub(" ", text).split())
-    name = name.lstrip(". ").rstrip(". ")
+    visible = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    name = " ".join(_FORBIDDEN.sub(" ", visible).split())
+    name = name.lstrip(".=+-@ ").rstrip(". ")
     if len(name) > limit:
         cut = name[:limit]
         name = (cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut).rstrip(". ")
-    if name.split(".")[0].upper() in _RESERVED:
-        name += "_"
+    while len(name.encode("utf-8")) > _MAX_BYTES:
+        name = name[:-1].rstrip(". ")
+    stem, dot, rest = name.partition(".")
+    if stem.rstrip(" ").upper() in _RESERVED:  # Windows: «CON.txt» and «CON .txt» are the device too
+        name = f"{stem}_{dot}{rest}"
     return name or "_"
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell that Excel and LibreOffice show as text and never run as a formula.
+
+    A cell starting with = + - @ (or a tab or a line break, which they skip before looking)
+    gets a leading apostrophe, as OWASP advises for CSV files. A cell that already starts
+    with an apostrophe gets one more, so a program reading the file always drops exactly
+    one leading apostrophe: see `from_spreadsheet`. Paths, numbers, dates and hashes never
+    start with these characters, so they are written unchanged.
+    """
+    return "'" + text if text.startswith((*_FORMULA_START, "'")) else text
+
+
+def from_spreadsheet(text: str) -> str:
+    """The value `spreadsheet_safe` was given."""
+    return text[1:] if text.startswith("'") else text
 
 
 @dataclass
@@ -102,7 +134,7 @@ def write_manifest(folder: Path, rows: list[dict[str, str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(MANIFEST_COLUMNS)
-    writer.writerows([row[c] for c in MANIFEST_COLUMNS] for row in rows)
+    writer.writerows([spreadsheet_safe(row[c]) for c in MANIFEST_COLUMNS] for row in rows)
     (folder / MANIFEST).write_text(buffer.getvalue(), encoding="utf-8")
 
 
@@ -112,7 +144,7 @@ def read_manifest(folder: Path) -> list[dict[str, str]]:
     if not manifest.is_file():
         return []
     with manifest.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+        return [{k: from_spreadsheet(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
 def row_paths(row: dict[str, str]) -> list[str]:
@@ -153,10 +185,16 @@ class Staging:
         """Replace `OUT/<date>` with the staged one. What the old folder holds that is not
         a pack or the manifest (an outbox, a clerk's own file) is carried over as hard links,
         so that the old folder stays whole until the last moment."""
-        if self.final.exists():
-            self._carry_over(packs)
-            os.replace(self.final, self._old)
-            between()
+        if not self.final.exists():
+            os.replace(self.path, self.final)
+            return
+        self._carry_over(packs)
+        if exchange(self.path, self.final):
+            between()  # killed here: the new folder is in place, the old one is cleared next time
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        os.replace(self.final, self._old)
+        between()
         os.replace(self.path, self.final)
         shutil.rmtree(self._old, ignore_errors=True)
 
@@ -169,6 +207,23 @@ class Staging:
                 shutil.copytree(entry, self.path / entry.name, copy_function=_link)
             else:
                 link_or_copy(entry, self.path / entry.name)
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux renameat2 with RENAME_EXCHANGE), so that
+    `OUT/<date>` is never missing, not even for an instant. False where the system cannot."""
+    if sys.platform != "linux":
+        return False
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EPERM):  # an old kernel or a file system without it
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def recover(final: Path) -> None:

@@ -18,7 +18,7 @@ from . import dates
 from .context import pack_context, sample_context
 from .convert import ConversionError, Converter, find_soffice, page_count
 from .failpoints import checkpoint
-from .journal import ISSUED, SENT, IssuedPack, Journal, JournalError, Letter, location_url, new_build_id
+from .journal import CANCELLED, ISSUED, REPLACED, SENT, IssuedPack, Journal, JournalError, Letter, location_url, new_build_id
 from .model import Dataset, Municipality
 from .packs import (
     ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover, row_paths,
@@ -172,7 +172,7 @@ class _Build:
     def run(self, recipients: list[Municipality], staging: Staging) -> tuple[list[BuiltPack], list[str]]:
         date = self.request.date
         live_rows = read_manifest(staging.final)
-        self.journal.recover(_LiveManifests(), adopt={(date, m.name) for m in recipients})
+        self.journal.recover(_LiveManifests(staging.final, live_rows), adopt={(date, m.name) for m in recipients})
         active = self.journal.active(date)
         self._check_sent(recipients, active)
         packs = self._number(recipients, active)
@@ -191,7 +191,7 @@ class _Build:
             for pack in packs:
                 for docx in pack.files.documents:
                     (staging.path / PackFiles.pdf(docx)).unlink()
-        kept, cancelled = self._others(recipients, active, live_rows, staging)
+        kept, cancelled = self._others(packs, live_rows, staging)
         write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
         checkpoint("staged")
         changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
@@ -251,7 +251,7 @@ class _Build:
             if letter is None or (letter.status == SENT and self.request.reissue and not self._unchanged_sent(municipality, letter)):
                 letter = self.journal.reserve(
                     self.request.date, municipality.name, settings.number_pattern, settings.first_number,
-                    self.build_id, replaces=letter.number if letter else None,
+                    self.build_id, replaces=letter.number if letter else None, out_dir=str(self.request.out.resolve()),
                 )
             files = pack_files(letter.number, municipality.name, settings.appendix_titles)
             packs.append(_Pack(municipality, letter, files))
@@ -261,22 +261,23 @@ class _Build:
         sheets = [int(s) for s in letter.sheets.split("+")] if letter.sheets else []
         return len(sheets) == 4 and self._content_sha(municipality, letter, tuple(sheets[1:])) == letter.content_sha256
 
-    def _others(self, recipients, active, live_rows, staging) -> tuple[list[dict], list[Letter]]:
+    def _others(self, packs: list[_Pack], live_rows, staging) -> tuple[list[dict], list[Letter]]:
         """The live packs this build does not write: kept as they are (other municipalities
-        under --only, sent letters) or given up (no findings any more)."""
-        building = {m.name for m in recipients}
+        under --only; sent letters, also those replaced, for the archive) or given up
+        (issued letters of municipalities without findings any more)."""
+        building = {p.number for p in packs} | {p.municipality.name for p in packs}
         live = {row["number"]: row for row in live_rows}
         kept, cancelled = [], []
-        for name, letter in active.items():
-            if name in building:
+        for letter in self.journal.list(date=self.request.date):
+            if letter.number in building or letter.status == CANCELLED:
                 continue
-            if self.request.only or letter.status == SENT:
+            if letter.status in (SENT, REPLACED) or (self.request.only and letter.municipality not in building):
                 row = live.get(letter.number)
                 if row is not None:
                     for path in row_paths(row):
                         link_or_copy(staging.final / path, staging.path / path)
                     kept.append(row)
-            else:
+            elif letter.municipality not in building:
                 cancelled.append(letter)
         return kept, cancelled
 
@@ -411,7 +412,12 @@ def _intact(path: Path, digest: str) -> bool:
 
 
 class _LiveManifests(dict):
-    """Manifest rows by number for any `OUT/<date>` folder, read when first asked for."""
+    """Manifest rows by number for any `OUT/<date>` folder, read when first asked for
+    (after settling what a killed build left beside it); the folder being built now is
+    already settled and read."""
+
+    def __init__(self, current: Path, rows: list[dict[str, str]]):
+        super().__init__({str(current.resolve()): {row["number"]: row for row in rows}})
 
     def get(self, folder: str, default=None):
         if folder not in self:

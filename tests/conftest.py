@@ -1,6 +1,8 @@
 import shutil
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,47 @@ def soffice() -> str:
     if path is None:
         pytest.fail("LibreOffice (soffice) is not installed: run `make test`, which installs it")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A throwaway PostgreSQL cluster (pg_virtualenv from postgresql-common), for this test run."""
+    if shutil.which("pg_virtualenv") is None:
+        pytest.fail("PostgreSQL is not installed: run `make test`, which installs it")
+    folder = tmp_path_factory.mktemp("postgres")
+    env_file, keep = folder / "env", folder / "keep"
+    keep.touch()
+    script = f'env > "{env_file}.tmp" && mv "{env_file}.tmp" "{env_file}"; while [ -e "{keep}" ]; do sleep 0.2; done'
+    server = subprocess.Popen(
+        ["pg_virtualenv", "sh", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while not env_file.exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"pg_virtualenv did not start: {server.stderr.read().decode(errors='replace')}")
+        time.sleep(0.2)
+    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    yield {k: env[k] for k in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD")}
+    keep.unlink()
+    server.wait(timeout=120)
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A new empty database on the test server for each test."""
+    import psycopg
+
+    name = f"letters_{uuid.uuid4().hex[:12]}"
+    s = postgres_server
+    with psycopg.connect(host=s["PGHOST"], port=s["PGPORT"], user=s["PGUSER"], password=s["PGPASSWORD"],
+                         dbname="postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://{s['PGUSER']}:{s['PGPASSWORD']}@{s['PGHOST']}:{s['PGPORT']}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_url(request, tmp_path) -> str:
+    """Each journal test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "journal.sqlite")
+    return request.getfixturevalue("postgres_url")

@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column("recipients", sa.Text),
         sa.UniqueConstraint("year", "seq", name="uq_letters_year_seq"),
     )
-    active = sa.column("status").in_(ACTIVE)
+    active = sa.and_(sa.column("status").in_(ACTIVE), sa.column("replaced_by").is_(None))
     op.create_index(
         "uq_letters_active", "letters", ["date", "municipality"], unique=True,
         sqlite_where=active, postgresql_where=active,

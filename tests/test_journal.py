@@ -1,0 +1,288 @@
+"""The registration journal: numbers never given twice, re-runs that are safe, an archive
+that can be checked. Every test runs on SQLite and on a real PostgreSQL server."""
+
+import csv
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import TABLES, run_letters, write_data
+
+from letters.journal import CANCELLED, ISSUED, REPLACED, RESERVED, SENT, Journal, location_url
+from letters.packs import read_manifest, row_paths, sha256
+
+DATE = "20.05.2024"
+FOLDER = "2024-05-20"
+
+
+def build(data: Path, out: Path, journal: str, *extra: str, env: dict | None = None, date: str = DATE):
+    return run_letters("build", "--date", date, "--data", str(data), "--out", str(out), "--journal", journal, *extra,
+                       env={**os.environ, **(env or {})})
+
+
+def open_journal(url: str) -> Journal:
+    return Journal(location_url(url))
+
+
+def inodes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_ino for p in folder.rglob("*") if p.is_file()}
+
+
+def manifest(out: Path) -> dict[str, dict]:
+    return {row["municipality"]: row for row in read_manifest(out / FOLDER)}
+
+
+def assert_consistent(url: str, out: Path, first: int = 1337) -> None:
+    """What a killed build must never break: numbers unique and without unexplained gaps,
+    every pack with its number, every issued letter with its complete pack."""
+    letters = open_journal(url).list()
+    by_year: dict[int, list[int]] = {}
+    for letter in letters:
+        by_year.setdefault(letter.year, []).append(letter.seq)
+    for seqs in by_year.values():
+        assert sorted(seqs) == list(range(first, first + len(seqs))), "a gap the journal cannot explain"
+    numbers = {letter.number: letter for letter in letters}
+    rows = read_manifest(out / FOLDER) if (out / FOLDER).exists() else []
+    for row in rows:
+        letter = numbers.get(row["number"])
+        # a replaced letter was sent: its pack stays as the archive of what went out
+        assert letter is not None and letter.status in (RESERVED, ISSUED, SENT, REPLACED), f"a pack without its number: {row['number']}"
+        for path, digest in zip(row_paths(row), row["sha256"].split(";")):
+            assert sha256(out / FOLDER / path) == digest, f"an incomplete pack: {path}"
+    live = {row["number"] for row in rows}
+    journal = open_journal(url)
+    for letter in letters:
+        if letter.status in (ISSUED, SENT):
+            assert letter.number in live, f"a number without its pack: {letter.number}"
+            recorded = journal.files_of(letter.id)
+            assert recorded and all(sha256(out / FOLDER / p) == d for p, d in recorded.items())
+    folders = {p.name for p in (out / FOLDER).iterdir() if p.is_dir()} if (out / FOLDER).exists() else set()
+    assert folders == {row["letter"].split("/")[0] for row in rows}, "a folder not in manifest.csv"
+
+
+# --- numbering ---
+
+def test_numbers_follow_the_year_and_the_first_number(journal_url):
+    journal = open_journal(journal_url)
+    reserve = lambda date, name: journal.reserve(date, name, "{seq}/{yy}", 1337, "test").number  # noqa: E731
+    assert reserve(dt.date(2024, 5, 20), "А") == "1337/24"
+    assert reserve(dt.date(2024, 5, 21), "Б") == "1338/24"
+    assert reserve(dt.date(2025, 1, 9), "А") == "1337/25"  # a new year starts again
+    assert journal.reserve(dt.date(2024, 6, 1), "В", "{seq}-исх/{yyyy}", 1000, "test").number == "1339-исх/2024"
+    assert journal.reserve(dt.date(2024, 6, 1), "Г", "{seq}/{yy}", 2000, "test").number == "2000/24"
+
+
+RESERVE = """
+import datetime as dt, sys
+from letters.journal import Journal, location_url
+journal = Journal(location_url(sys.argv[1]))
+for i in range(int(sys.argv[3])):
+    letter = journal.reserve(dt.date(2024, 5, 20 + i % 5), f"{sys.argv[2]}-{i}", "{seq}/{yy}", 1337, sys.argv[2])
+    print(letter.number, flush=True)
+"""
+
+
+def test_concurrent_builds_never_get_the_same_number(journal_url):
+    open_journal(journal_url)  # the schema, before the race
+    for round_ in range(3):
+        processes = [
+            subprocess.Popen([sys.executable, "-c", RESERVE, journal_url, f"r{round_}p{p}", "20"], stdout=subprocess.PIPE, text=True)
+            for p in range(4)
+        ]
+        outputs = [p.communicate(timeout=300)[0].split() for p in processes]
+        assert all(p.returncode == 0 for p in processes)
+    numbers = [letter.number for letter in open_journal(journal_url).list()]
+    assert len(numbers) == 3 * 4 * 20
+    assert len(set(numbers)) == len(numbers)
+    assert sorted(int(n.split("/")[0]) for n in numbers) == list(range(1337, 1337 + 240))
+
+
+def test_two_real_builds_at_once_share_one_journal(journal_url, tmp_path, soffice):
+    data = write_data(tmp_path / "data")
+    for round_ in range(2):
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "letters", "build", "--date", date, "--data", str(data),
+                 "--out", str(tmp_path / f"out{round_}-{i}"), "--journal", journal_url],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for i, date in enumerate((f"2{2 * round_}.05.2024", f"2{2 * round_ + 1}.05.2024"))
+        ]
+        for process in processes:
+            _, err = process.communicate(timeout=300)
+            assert process.returncode == 0, err
+    numbers = [letter.number for letter in open_journal(journal_url).list()]
+    assert len(numbers) == 2 * 2 * 2 and len(set(numbers)) == len(numbers)
+
+
+# --- re-runs ---
+
+def test_a_rerun_keeps_numbers_and_rewrites_nothing_unchanged(journal_url, tmp_path, soffice):
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, journal_url).returncode == 0
+    before, numbers = inodes(out / FOLDER), {m: r["number"] for m, r in manifest(out).items()}
+    result = build(data, out, journal_url)
+    assert result.returncode == 0, result.stderr
+    assert "без изменений" in result.stdout
+    assert {m: r["number"] for m, r in manifest(out).items()} == numbers == {
+        "Тюменский муниципальный район": "1337/24", "Город Ишим": "1338/24"}
+    after = inodes(out / FOLDER)
+    assert {k: v for k, v in after.items() if k != "manifest.csv"} == {k: v for k, v in before.items() if k != "manifest.csv"}
+    assert_consistent(journal_url, out)
+
+
+def test_a_rerun_after_one_municipality_changed_rewrites_only_its_pack(journal_url, tmp_path, soffice):
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, journal_url).returncode == 0
+    before = inodes(out / FOLDER)
+    write_data(data, audit=TABLES["audit"] + ["skazka-ishim.ru;widget_hidden;16.05.2024;Перекрыт баннером"])
+    (data / "errors.csv").write_text(
+        "\n".join(TABLES["errors"] + ["widget_hidden;Виджет скрыт;Уберите перекрытие."]) + "\n", encoding="utf-8")
+    result = build(data, out, journal_url)
+    assert result.returncode == 0, result.stderr
+    after = inodes(out / FOLDER)
+    ishim = manifest(out)["Город Ишим"]
+    assert ishim["number"] == "1338/24" and ishim["findings"] == "2"
+    changed = {k for k in after if before.get(k) != after[k]} - {"manifest.csv"}
+    assert changed and all(k.startswith("1338-24 ") for k in changed)
+    assert_consistent(journal_url, out)
+
+
+def test_a_municipality_new_on_that_date_gets_the_next_number(journal_url, tmp_path, soffice):
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, journal_url).returncode == 0
+    write_data(data, audit=TABLES["audit"] + ["uvat.ru;widget_missing;16.05.2024;"])
+    assert build(data, out, journal_url).returncode == 0
+    assert manifest(out)["Уватский муниципальный район"]["number"] == "1339/24"
+    assert_consistent(journal_url, out)
+
+
+def test_a_municipality_without_findings_any_more_is_cancelled(journal_url, tmp_path, soffice):
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, journal_url).returncode == 0
+    write_data(data, audit=TABLES["audit"][:4])  # Ишим fixed its kindergarten's site
+    result = build(data, out, journal_url)
+    assert "№ 1338/24 аннулирован" in result.stdout
+    assert set(manifest(out)) == {"Тюменский муниципальный район"}
+    letter = open_journal(journal_url).find("1338/24")
+    assert letter.status == CANCELLED and "ошибок не осталось" in letter.reason
+    assert_consistent(journal_url, out)
+
+
+def test_a_sent_letter_is_never_overwritten_unless_reissued(journal_url, tmp_path, soffice):
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, journal_url).returncode == 0
+    open_journal(journal_url).mark_sent("1338/24", "<1@test>", "adm@ishim.ru")
+    unchanged = build(data, out, journal_url)
+    assert unchanged.returncode == 0, unchanged.stderr
+    sent_pack = {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1338-24 ")}
+    write_data(data, audit=TABLES["audit"] + ["skazka-ishim.ru;wrong_lko;16.05.2024;"])
+    refused = build(data, out, journal_url)
+    assert refused.returncode == 1
+    assert "письмо № 1338/24 для «Город Ишим» уже отправлено" in refused.stderr
+    assert "--reissue" in refused.stderr
+    assert {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1338-24 ")} == sent_pack
+    reissued = build(data, out, journal_url, "--reissue")
+    assert reissued.returncode == 0, reissued.stderr
+    ishim = [r["number"] for r in read_manifest(out / FOLDER) if r["municipality"] == "Город Ишим"]
+    assert sorted(ishim) == ["1338/24", "1339/24"]  # the sent one stays, for the archive
+    assert {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1338-24 ")} == sent_pack
+    journal = open_journal(journal_url)
+    old = journal.find("1338/24")
+    assert (old.status, old.replaced_by) == (REPLACED, "1339/24")
+    assert journal.find("1339/24").replaces == "1338/24"
+    assert_consistent(journal_url, out)
+
+
+def test_only_builds_the_named_and_leaves_the_others_alone(journal_url, tmp_path, soffice):
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, journal_url).returncode == 0
+    tyumen = {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1337-24 ")}
+    write_data(data, audit=TABLES["audit"] + ["skazka-ishim.ru;wrong_lko;16.05.2024;", "uvat.ru;widget_missing;16.05.2024;"])
+    result = build(data, out, journal_url, "--only", "город ишим")
+    assert result.returncode == 0, result.stderr
+    rows = manifest(out)
+    assert set(rows) == {"Тюменский муниципальный район", "Город Ишим"}  # Уват not built: not named
+    assert rows["Город Ишим"]["findings"] == "2"
+    assert {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1337-24 ")} == tyumen
+    assert [letter.number for letter in open_journal(journal_url).list()] == ["1337/24", "1338/24"]
+    unknown = build(data, out, journal_url, "--only", "Нет такого района")
+    assert unknown.returncode == 1 and "такого муниципального образования нет" in unknown.stderr
+    assert_consistent(journal_url, out)
+
+
+# --- crash safety ---
+
+POINTS = ["reserved", "appendices", "letters", "staged", "marked", "swap", "swapped", "finished"]
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_build_killed_at_any_point_leaves_journal_and_out_in_agreement(point, tmp_path, soffice):
+    url = str(tmp_path / "journal.sqlite")
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, url).returncode == 0
+    # a second date's first build and a first date's changed re-run, both killed at `point`
+    write_data(data, audit=TABLES["audit"] + ["uvat.ru;widget_missing;16.05.2024;", "skazka-ishim.ru;wrong_lko;16.05.2024;"])
+    killed = build(data, out, url, env={"LETTERS_KILL_AT": point})
+    assert killed.returncode == -9
+    assert_consistent(url, out)
+    again = build(data, out, url)
+    assert again.returncode == 0, again.stderr
+    assert_consistent(url, out)
+    assert not [letter for letter in open_journal(url).list() if letter.status == RESERVED]
+    assert {r["number"] for r in manifest(out).values()} >= {"1337/24", "1338/24"}
+    assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
+
+
+@pytest.mark.parametrize("point", ["reserved", "swap"])
+def test_killed_builds_on_postgresql_too(point, postgres_url, tmp_path, soffice):
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, postgres_url).returncode == 0
+    write_data(data, audit=TABLES["audit"] + ["uvat.ru;widget_missing;16.05.2024;"])
+    assert build(data, out, postgres_url, env={"LETTERS_KILL_AT": point}).returncode == -9
+    assert_consistent(postgres_url, out)
+    assert build(data, out, postgres_url).returncode == 0
+    assert_consistent(postgres_url, out)
+
+
+# --- the register and verify ---
+
+def test_journal_lists_exports_and_cancels(tmp_path, soffice):
+    url = str(tmp_path / "journal.sqlite")
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, url).returncode == 0
+    listing = run_letters("journal", "--journal", url, "--municipality", "ишим")
+    assert "1338/24" in listing.stdout and "1337/24" not in listing.stdout
+    cancel = run_letters("journal", "cancel", "1337/24", "--why", "направлено ошибочно", "--journal", url)
+    assert cancel.returncode == 0, cancel.stderr
+    assert run_letters("journal", "cancel", "1337/24", "--why", "ещё раз", "--journal", url).returncode == 1
+    for name in ("register.xlsx", "register.csv"):
+        assert run_letters("journal", "--journal", url, "--export", str(tmp_path / name)).returncode == 0
+    table = pd.read_excel(tmp_path / "register.xlsx", dtype=str, engine="openpyxl")
+    assert list(table.columns[:7]) == ["Рег. номер", "Дата", "Адресат", "Краткое содержание", "Кем подписан", "Исполнитель", "Листов"]
+    first = table.iloc[0]
+    assert (first["Рег. номер"], first["Дата"], first["Статус"], first["Примечание"]) == ("1337/24", DATE, "аннулирован", "направлено ошибочно")
+    assert first["Адресат"] == "Тюменский муниципальный район: Главе Тюменского муниципального района И.И. Иванову"
+    assert first["Листов"] == "2+3"
+    with open(tmp_path / "register.csv", encoding="utf-8-sig", newline="") as handle:
+        assert [r["Рег. номер"] for r in csv.DictReader(handle, delimiter=";")] == ["1337/24", "1338/24"]
+
+
+def test_verify_reports_missing_changed_and_extra_files(tmp_path, soffice):
+    url = str(tmp_path / "journal.sqlite")
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, url).returncode == 0
+    assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
+    pack = next(p for p in (out / FOLDER).iterdir() if p.name.startswith("1337-24"))
+    (pack / "Письмо 1337-24.pdf").write_bytes(b"%PDF-1.4 changed")
+    (pack / "Приложение 1. Перечень выявленных ошибок.docx").unlink()
+    (pack / "заметки.txt").write_text("чужой файл")
+    result = run_letters("verify", str(out / FOLDER), "--journal", url)
+    assert result.returncode == 1
+    assert "файл изменён после сборки" in result.stderr and "Письмо 1337-24.pdf" in result.stderr
+    assert "файла нет: 1337-24 Тюменский муниципальный район/Приложение 1." in result.stderr
+    assert "лишний файл, которого нет в manifest.csv: 1337-24 Тюменский муниципальный район/заметки.txt" in result.stderr
