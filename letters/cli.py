@@ -73,11 +73,13 @@ def build(
     journal: JournalOption = None,
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Собрать письма только этим МО (можно повторять).")] = None,
     reissue: Annotated[bool, typer.Option("--reissue", help="Изменённое отправленное письмо — новым номером, старое — «заменено».")] = False,
+    pdfa: Annotated[bool, typer.Option("--pdfa", help="PDF/A-2b для архивного хранения.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Сколько секунд LibreOffice может делать один документ.")] = 60.0,
 ) -> None:
     """Собрать письма и приложения (.docx и .pdf) и manifest.csv."""
     request = pipeline.BuildRequest(
         date=_parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs,
-        journal=journal, only=tuple(only or ()), reissue=reissue,
+        journal=journal, only=tuple(only or ()), reissue=reissue, pdfa=pdfa, timeout=timeout,
     )
     with _progress() as report:
         try:
@@ -86,7 +88,7 @@ def build(
             err.print(str(exc))
             raise typer.Exit(ExitCode.USAGE) from None
     _show(result.problems)
-    if result.problems.has_errors:
+    if result.problems.has_errors and result.folder is None:
         err.print("Письма не собраны: исправьте ошибки и запустите сборку снова. Ничего не записано.")
         raise typer.Exit(ExitCode.INVALID_INPUT)
     changed = sum(p.changed for p in result.packs)
@@ -100,6 +102,9 @@ def build(
         out.print(f"  № {pack.number}  {pack.municipality}: ошибок {pack.findings}, листов {sheets}{mark}")
     for number in result.cancelled:
         out.print(f"  № {number} аннулирован: ошибок у этого МО больше нет, пакет удалён")
+    if result.problems.has_errors:
+        err.print("Часть писем не собрана (см. ошибки выше): исправьте и запустите сборку снова.")
+        raise typer.Exit(ExitCode.INVALID_INPUT)
 
 
 @app.command()

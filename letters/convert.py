@@ -9,12 +9,16 @@ and the ones missing are retried one by one.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +40,13 @@ class SofficeNotFound(Exception):
 
 
 class ConversionError(Exception):
-    """Documents that LibreOffice could not convert even one by one."""
+    """Documents that LibreOffice could not convert even one by one; `converted` holds
+    the PDFs of the others."""
 
-    def __init__(self, failed: list[Path]):
+    def __init__(self, failed: list[Path], converted: dict[Path, Path]):
         super().__init__(", ".join(p.name for p in failed))
         self.failed = failed
+        self.converted = converted
 
 
 def find_soffice() -> Path:
@@ -75,12 +81,23 @@ def _install_folders() -> list[Path]:
     return candidates
 
 
+PDF_FILTER = "pdf"
+# PDF/A-2b for archiving; LibreOffice 7.4 ignores the older «SelectPdfVersion=2» form silently
+PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
+
+
 @dataclass
 class Converter:
+    """LibreOffice kept busy: `jobs` workers, each with its own profile, take chunks of
+    documents from one queue. A worker that stops producing PDFs for `timeout_per_document`
+    seconds is killed and restarted on the rest of its chunk; the document it was stuck on
+    is tried once more on its own before it is reported as failed."""
+
     soffice: Path
     jobs: int = 2
     timeout_per_document: float = 60.0
     startup_timeout: float = 60.0
+    pdfa: bool = False
 
     def convert(self, documents: list[Path], outdir: Path, on_done: Callable[[int], None] | None = None) -> dict[Path, Path]:
         """PDF path by .docx path; raises ConversionError naming what could not be converted.
@@ -92,46 +109,123 @@ class Converter:
             raise ValueError("documents to convert must have unique file names")
         outdir.mkdir(parents=True, exist_ok=True)
         expected = {d: outdir / f"{d.stem}.pdf" for d in documents}
+        chunks = queue.Queue()
+        for chunk in _chunks(documents, self.jobs):
+            chunks.put(chunk)
+        failed: list[Path] = []
+        lock = threading.Lock()
+
+        def worker(index: int, profile: Path) -> None:
+            while True:
+                try:
+                    chunk = chunks.get_nowait()
+                except queue.Empty:
+                    return
+                lost = self._convert_chunk(chunk, expected, profile, on_done, lock)
+                with lock:
+                    failed.extend(lost)
+
         with tempfile.TemporaryDirectory(prefix="letters-soffice-") as profiles:
-            batches = [documents[i :: self.jobs] for i in range(self.jobs)]
-            workers = [self._start(batch, outdir, Path(profiles) / f"w{i}") for i, batch in enumerate(batches) if batch]
-            for process, batch in workers:
-                self._wait(process, self.startup_timeout + self.timeout_per_document * len(batch))
-            missing = [d for d in documents if not _is_pdf(expected[d])]
-            if on_done:
-                on_done(len(documents) - len(missing))
-            for document in missing:  # one by one, so that one bad document cannot hide others
-                process, _ = self._start([document], outdir, Path(profiles) / "retry")
-                self._wait(process, self.startup_timeout + self.timeout_per_document)
-                if on_done and _is_pdf(expected[document]):
-                    on_done(1)
-        failed = [d for d in documents if not _is_pdf(expected[d])]
+            threads = [
+                threading.Thread(target=worker, args=(i, Path(profiles) / f"w{i}"), daemon=True)
+                for i in range(min(self.jobs, max(1, len(documents))))
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         if failed:
-            raise ConversionError(failed)
+            converted = {d: pdf for d, pdf in expected.items() if d not in failed}
+            raise ConversionError(sorted(failed, key=documents.index), converted)
         return expected
 
-    def _start(self, batch: list[Path], outdir: Path, profile: Path):
+    def _convert_chunk(self, chunk, expected, profile, on_done, lock) -> list[Path]:
+        """Convert a chunk; the documents that could not be converted even alone."""
+        remaining, failed = list(chunk), []
+        while remaining:
+            self._run(remaining, expected, profile, on_done, lock)
+            left = [d for d in remaining if not _is_pdf(expected[d])]
+            if not left:
+                break
+            # LibreOffice converts in order: the first one left is the one it stopped on
+            stuck, remaining = left[0], left[1:]
+            self._run([stuck], expected, profile, on_done, lock)
+            if not _is_pdf(expected[stuck]):
+                failed.append(stuck)
+        return failed
+
+    def _run(self, batch: list[Path], expected, profile: Path, on_done, lock) -> None:
+        """One soffice process over `batch`, killed when it stops making progress."""
+        outdir = expected[batch[0]].parent
         command = [
             str(self.soffice), "--headless", "--norestore", "--nolockcheck", "--nodefault",
             f"-env:UserInstallation={profile.resolve().as_uri()}",
-            "--convert-to", "pdf", "--outdir", str(outdir), *map(str, batch),
+            "--convert-to", PDFA_FILTER if self.pdfa else PDF_FILTER, "--outdir", str(outdir), *map(str, batch),
         ]
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
             # its own session: on a timeout the whole group (soffice.bin too) is killed
             start_new_session=(sys.platform != "win32"),
         )
-        return process, batch
-
-    @staticmethod
-    def _wait(process: subprocess.Popen, timeout: float) -> None:
+        unseen = list(batch)  # documents whose PDF has not appeared yet, in conversion order
+        reported = 0
+        deadline = time.monotonic() + self.startup_timeout + self.timeout_per_document
         try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill(process)
+            while process.poll() is None:
+                time.sleep(0.1)
+                # LibreOffice goes in order; looking a few ahead steps over one it skipped
+                appeared = [d for d in unseen[:8] if expected[d].is_file()]
+                if appeared:
+                    unseen = [d for d in unseen if d not in appeared]
+                    deadline = time.monotonic() + self.timeout_per_document
+                    # the newest PDF is still being written: count the ones before it
+                    reported = self._report(len(batch) - len(unseen) - 1, reported, on_done, lock)
+                elif time.monotonic() > deadline:
+                    _kill(process)
+                    break
         except BaseException:  # Ctrl-C: leave no soffice behind holding its profile
             _kill(process)
             raise
+        self._report(sum(_is_pdf(expected[d]) for d in batch), reported, on_done, lock)
+
+    @staticmethod
+    def _report(finished: int, reported: int, on_done, lock) -> int:
+        if on_done and finished > reported:
+            with lock:
+                on_done(finished - reported)
+        return max(finished, reported)
+
+
+def _chunks(documents: list[Path], jobs: int) -> list[list[Path]]:
+    """Chunks small enough to spread the work evenly over the workers, big enough that
+    starting LibreOffice (about half a second) stays a small part of each."""
+    size = max(10, min(200, -(-len(documents) // (jobs * 4))))
+    return [documents[i : i + size] for i in range(0, len(documents), size)]
+
+
+def stabilise(pdf: Path, date: dt.date, title: str) -> None:
+    """The same PDF bytes for the same document: LibreOffice stamps the time of conversion
+    and a random document ID; put the letter's date and an ID made from the content
+    instead, and a title a reader sees in the viewer."""
+    stamp = dt.datetime.combine(date, dt.time(), dt.timezone.utc)
+    with pikepdf.open(pdf, allow_overwriting_input=True) as document:
+        for key in ("/DocChecksum", "/ID"):  # LibreOffice's, made from the time of conversion
+            if key in document.trailer:  # (qpdf keeps an /ID it finds, and makes a new one from the content)
+                del document.trailer[key]
+        document.docinfo["/CreationDate"] = f"D:{stamp:%Y%m%d%H%M%S}Z"
+        document.docinfo["/Title"] = title
+        if "/Metadata" in document.Root:  # PDF/A: the XMP must say the same as the info dictionary
+            with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+                meta["xmp:CreateDate"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+                meta["dc:title"] = title
+        document.save(pdf, deterministic_id=True, fix_metadata_version=False)
+
+
+def is_pdfa(pdf: Path) -> bool:
+    with pikepdf.open(pdf) as document:
+        if "/Metadata" not in document.Root:
+            return False
+        return document.open_metadata().get("pdfaid:part") == "2"
 
 
 def _kill(process: subprocess.Popen) -> None:

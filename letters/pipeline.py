@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import dates
 from .context import pack_context, sample_context
-from .convert import ConversionError, Converter, find_soffice, page_count
+from .convert import ConversionError, Converter, find_soffice, is_pdfa, page_count, stabilise
 from .failpoints import checkpoint
 from .journal import CANCELLED, ISSUED, REPLACED, SENT, IssuedPack, Journal, JournalError, Letter, location_url, new_build_id
 from .model import Dataset, Municipality
@@ -53,6 +53,8 @@ class BuildRequest:
     journal: str | None = None  # path or SQLAlchemy URL; default <data>/journal.sqlite
     only: tuple[str, ...] = ()
     reissue: bool = False
+    pdfa: bool = False  # PDF/A-2b, for archiving
+    timeout: float = 60.0  # seconds LibreOffice may spend on one document before it is restarted
 
     @property
     def journal_url(self) -> str:
@@ -97,12 +99,15 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
     recipients = _recipients(checked.dataset, request.only, problems)
     if problems.has_errors:
         return BuildResult(problems)
-    converter = Converter(find_soffice(), jobs=max(1, request.jobs))
+    converter = Converter(find_soffice(), jobs=max(1, request.jobs), pdfa=request.pdfa,
+                          timeout_per_document=request.timeout, startup_timeout=request.timeout)
     try:
         journal = Journal(request.journal_url)
         job = _Build(request, checked.dataset, checked.templates, converter, journal, progress or (lambda *a: None))
         with journal.build_lock(), Staging(request.out, request.date.isoformat()) as staging:
             built, cancelled = job.run(recipients, staging)
+        for failure in job.failures:
+            problems.error(str(failure), file=failure.file)
     except _Failed as failure:
         problems.error(str(failure), file=failure.file)
         return BuildResult(problems)
@@ -134,12 +139,13 @@ def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> 
 
 
 class _Failed(Exception):
-    def __init__(self, message: str, file: str = ""):
+    def __init__(self, message: str, file: str = "", municipality: str = ""):
         super().__init__(message)
         self.file = file
+        self.municipality = municipality
 
 
-@dataclass
+@dataclass(eq=False)  # packs are told apart by identity: sets of failed packs
 class _Pack:
     municipality: Municipality
     letter: Letter  # its journal record
@@ -168,6 +174,7 @@ class _Build:
 
     def __post_init__(self):
         self.build_id = new_build_id()
+        self.failures: list[_Failed] = []  # packs LibreOffice could not make: left out, the rest go on
 
     def run(self, recipients: list[Municipality], staging: Staging) -> tuple[list[BuiltPack], list[str]]:
         date = self.request.date
@@ -177,12 +184,12 @@ class _Build:
         self._check_sent(recipients, active)
         packs = self._number(recipients, active)
         checkpoint("reserved")
-        reuse = _Reuse(staging.final, live_rows)
-        self._render_and_convert(packs, staging.path, "appendices", self._appendices, reuse)
+        reuse = _Reuse(staging.final, live_rows, self.request.pdfa)
+        packs = self._render_and_convert(packs, staging.path, "appendices", self._appendices, reuse)
         for pack in packs:
             pack.appendix_sheets = tuple(page_count(staging.path / PackFiles.pdf(a)) for a in pack.files.appendices)
         checkpoint("appendices")
-        self._render_and_convert(packs, staging.path, "letters", self._letter, reuse)
+        packs = self._render_and_convert(packs, staging.path, "letters", self._letter, reuse)
         for pack in packs:
             pack.letter_sheets = page_count(staging.path / PackFiles.pdf(pack.files.letter))
         checkpoint("letters")
@@ -191,7 +198,7 @@ class _Build:
             for pack in packs:
                 for docx in pack.files.documents:
                     (staging.path / PackFiles.pdf(docx)).unlink()
-        kept, cancelled = self._others(packs, live_rows, staging)
+        kept, cancelled = self._others(packs, live_rows, staging, keep={f.municipality for f in self.failures})
         write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
         checkpoint("staged")
         changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
@@ -261,23 +268,24 @@ class _Build:
         sheets = [int(s) for s in letter.sheets.split("+")] if letter.sheets else []
         return len(sheets) == 4 and self._content_sha(municipality, letter, tuple(sheets[1:])) == letter.content_sha256
 
-    def _others(self, packs: list[_Pack], live_rows, staging) -> tuple[list[dict], list[Letter]]:
+    def _others(self, packs: list[_Pack], live_rows, staging, keep: set[str]) -> tuple[list[dict], list[Letter]]:
         """The live packs this build does not write: kept as they are (other municipalities
-        under --only; sent letters, also those replaced, for the archive) or given up
-        (issued letters of municipalities without findings any more)."""
+        under --only, those whose new pack failed to convert; sent letters, also those
+        replaced, for the archive) or given up (municipalities without findings any more)."""
         building = {p.number for p in packs} | {p.municipality.name for p in packs}
         live = {row["number"]: row for row in live_rows}
         kept, cancelled = [], []
         for letter in self.journal.list(date=self.request.date):
             if letter.number in building or letter.status == CANCELLED:
                 continue
-            if letter.status in (SENT, REPLACED) or (self.request.only and letter.municipality not in building):
+            held = letter.municipality in keep or (self.request.only and letter.municipality not in building)
+            if letter.status in (SENT, REPLACED) or held:
                 row = live.get(letter.number)
                 if row is not None:
                     for path in row_paths(row):
                         link_or_copy(staging.final / path, staging.path / path)
                     kept.append(row)
-            elif letter.municipality not in building:
+            elif letter.municipality not in building and letter.status != "reserved":
                 cancelled.append(letter)
         return kept, cancelled
 
@@ -295,16 +303,16 @@ class _Build:
     def _context(self, pack: _Pack, sheets=(0, 0, 0), appendix_number: int = 0) -> dict:
         return pack_context(self.dataset, pack.municipality, pack.number, self.request.date, sheets, appendix_number)
 
-    def _render_and_convert(self, packs: list[_Pack], folder: Path, phase: str, documents, reuse: _Reuse) -> None:
+    def _render_and_convert(self, packs: list[_Pack], folder: Path, phase: str, documents, reuse: _Reuse) -> list[_Pack]:
         """Render each pack's documents; a document whose .docx is byte for byte one that is
-        live in `out/` takes the live files, the rest are converted in one batch.
+        live in `out/` takes the live files, the rest are converted in one batch. Returns the
+        packs that came out whole; the others are left out and reported.
 
         LibreOffice writes `<stem>.pdf` into one folder, and every pack has files of the
         same names, so each document is converted under a unique name and moved back."""
         work = folder / f".convert-{phase}"
         work.mkdir()
-        queue: dict[Path, str] = {}
-        owner: dict[Path, _Pack] = {}
+        queue: dict[Path, tuple[_Pack, str]] = {}
         total = sum(len(documents(p)) for p in packs)
         for done, (pack, (template, context, target)) in enumerate(
             ((p, d) for p in packs for d in documents(p)), 1
@@ -317,29 +325,50 @@ class _Build:
                 (folder / target).write_bytes(data)
                 alias = work / f"{len(queue):05d}.docx"
                 link_or_copy(folder / target, alias)
-                queue[alias], owner[alias] = target, pack
+                queue[alias] = (pack, target)
             self.progress(f"{phase}: docx", done, total)
-        self._convert(queue, owner, work, folder, phase, total - len(queue), total)
+        failed = self._convert(queue, work, folder, phase, total - len(queue), total)
         shutil.rmtree(work)
+        for pack in failed:
+            shutil.rmtree(folder / pack.files.folder, ignore_errors=True)
+        return [p for p in packs if p not in failed]
 
-    def _convert(self, queue, owner, work: Path, folder: Path, phase: str, done: int, total: int) -> None:
+    def _convert(self, queue: dict[Path, tuple[_Pack, str]], work: Path, folder: Path, phase: str,
+                 done: int, total: int) -> set[_Pack]:
+        """Convert, move each PDF beside its .docx and make its bytes stable; the packs
+        with a document that could not be converted."""
         def converted(count: int) -> None:
             nonlocal done
             done += count
             self.progress(f"{phase}: pdf", done, total)
 
         if not queue:
-            return
+            return set()
         try:
-            pdfs = self.converter.convert(list(queue), work / "pdf", on_done=converted)
+            pdfs, failed = self.converter.convert(list(queue), work / "pdf", on_done=converted), []
         except ConversionError as exc:
-            names = "; ".join(f"{owner[d].municipality.name}: {Path(queue[d]).name}" for d in exc.failed)
-            raise _Failed(
-                f"LibreOffice не смог сделать PDF ({names}); ничего не записано. Откройте этот документ "
-                "в Word, проверьте шаблон и повторите сборку", file=queue[exc.failed[0]],
-            ) from exc
+            pdfs, failed = exc.converted, exc.failed
         for alias, pdf in pdfs.items():
-            os.replace(pdf, folder / PackFiles.pdf(queue[alias]))
+            pack, target = queue[alias]
+            os.replace(pdf, folder / PackFiles.pdf(target))
+            stabilise(folder / PackFiles.pdf(target), self.request.date, self._title(pack, target))
+        for alias in failed:
+            pack, target = queue[alias]
+            self.failures.append(_Failed(
+                f"{pack.municipality.name}: LibreOffice не смог сделать PDF из «{Path(target).name}» "
+                "(пробовал дважды); письмо этому МО не собрано, остальные собраны. Откройте документ "
+                "в Word, проверьте его и повторите сборку", file=target, municipality=pack.municipality.name,
+            ))
+        return {queue[alias][0] for alias in failed}
+
+    def _title(self, pack: _Pack, target: str) -> str:
+        """What a PDF viewer shows as the document's title."""
+        date = dates.numeric(self.request.date)
+        if target == pack.files.letter:
+            return f"Письмо № {pack.number} от {date} — {pack.municipality.name}"
+        number = pack.files.appendices.index(target) + 1
+        title = self.dataset.settings.appendix_titles[number - 1]
+        return f"Приложение {number} к письму № {pack.number} от {date}: {title}"
 
     def _render(self, template: str, context: dict, pack: _Pack) -> bytes:
         try:
@@ -386,14 +415,15 @@ class _Reuse:
     document: it takes the live .docx and its PDF instead of converting again. This is what
     makes an unchanged re-run convert nothing and keeps a sent pack byte for byte."""
 
-    def __init__(self, live: Path, rows: list[dict[str, str]]):
+    def __init__(self, live: Path, rows: list[dict[str, str]], pdfa: bool):
         self.live = live
         self.by_docx: dict[str, str] = {}  # docx sha256 → its path in the live folder
         for row in rows:
             digests = dict(zip(row_paths(row), row["sha256"].split(";")))
             for path, digest in digests.items():
                 pdf = PackFiles.pdf(path) if path.endswith(".docx") else None
-                if pdf in digests and _intact(live / path, digest) and _intact(live / pdf, digests[pdf]):
+                if pdf in digests and _intact(live / path, digest) and _intact(live / pdf, digests[pdf]) \
+                        and is_pdfa(live / pdf) == pdfa:  # a plain PDF does not serve a --pdfa build
                     self.by_docx[digest] = path
 
     def take(self, docx_sha: str, target: Path) -> bool:

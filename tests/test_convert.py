@@ -1,0 +1,110 @@
+"""Conversion: stable bytes, PDF/A, and a LibreOffice that hangs or crashes."""
+
+import os
+import sys
+from pathlib import Path
+
+import pikepdf
+from conftest import TABLES, run_letters, write_data
+
+from letters.packs import read_manifest
+
+FOLDER = "2024-05-20"
+
+
+def build(data: Path, out: Path, *extra: str, env: dict | None = None):
+    return run_letters("build", "--date", "20.05.2024", "--data", str(data), "--out", str(out),
+                       "--journal", str(out.parent / f"{out.name}.sqlite"), *extra, env={**os.environ, **(env or {})})
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_same_inputs_give_byte_identical_files(tmp_path, soffice):
+    data = write_data(tmp_path / "data")
+    assert build(data, tmp_path / "a").returncode == 0
+    assert build(data, tmp_path / "b").returncode == 0
+    first, second = files(tmp_path / "a" / FOLDER), files(tmp_path / "b" / FOLDER)
+    assert len(first) == 2 * 8 + 1
+    assert first == second  # .docx, .pdf and manifest.csv with its sha256, byte for byte
+    with pikepdf.open(tmp_path / "a" / FOLDER / next(p for p in first if p.endswith("Письмо 1337-24.pdf"))) as pdf:
+        assert str(pdf.docinfo["/CreationDate"]) == "D:20240520000000Z"  # the letter's date, not the build's
+        assert str(pdf.docinfo["/Title"]) == "Письмо № 1337/24 от 20.05.2024 — Тюменский муниципальный район"
+
+
+def test_pdfa_option_gives_pdfa_2b(tmp_path, soffice):
+    data = write_data(tmp_path / "data")
+    assert build(data, tmp_path / "out", "--pdfa").returncode == 0
+    pdfs = list((tmp_path / "out" / FOLDER).rglob("*.pdf"))
+    assert len(pdfs) == 8
+    for path in pdfs:
+        with pikepdf.open(path) as pdf:
+            meta = pdf.open_metadata()
+            assert (meta.get("pdfaid:part"), meta.get("pdfaid:conformance")) == ("2", "B")
+            assert meta.get("xmp:CreateDate") == "2024-05-20T00:00:00Z"
+    # a plain build after a PDF/A one converts again instead of taking the PDF/A files
+    assert build(data, tmp_path / "out").returncode == 0
+    with pikepdf.open(next((tmp_path / "out" / FOLDER).rglob("*.pdf"))) as pdf:
+        assert "/Metadata" not in pdf.Root
+
+
+FAKE = """#!{python}
+# LibreOffice that misbehaves on the document whose text holds {marker!r}: it converts the
+# documents before it, then {how}.
+import subprocess, sys, time, zipfile
+from pathlib import Path
+args = sys.argv[1:]
+docs = [a for a in args if a.endswith(".docx")]
+options = [a for a in args if not a.endswith(".docx")]
+def poisoned(doc):
+    with zipfile.ZipFile(doc) as z:
+        return {marker!r} in z.read("word/document.xml").decode("utf-8")
+bad = next((i for i, d in enumerate(docs) if poisoned(d)), None)
+good = docs if bad is None else docs[:bad]
+if good:
+    subprocess.run([{soffice!r}, *options, *good])
+if bad is not None:
+    flag = Path({flag!r})
+    if {once} and flag.exists():
+        subprocess.run([{soffice!r}, *options, *docs[bad:]])
+    else:
+        flag.touch()
+        {action}
+"""
+
+
+def fake_soffice(tmp_path: Path, soffice: str, how: str, action: str, once: bool = False) -> Path:
+    path = tmp_path / "soffice"
+    path.write_text(FAKE.format(python=sys.executable, marker="Сломанная школа", soffice=soffice, how=how,
+                                action=action, once=once, flag=str(tmp_path / "tried")))
+    path.chmod(0o755)
+    return path
+
+
+def data_with_a_poisoned_document(tmp_path: Path) -> Path:
+    return write_data(
+        tmp_path / "data",
+        organizations=TABLES["organizations"] + ["Сломанная школа;Город Ишим;https://broken.ru;1000009"],
+        audit=TABLES["audit"] + ["broken.ru;widget_missing;15.05.2024;"],
+    )
+
+
+def test_a_hung_libreoffice_is_restarted_and_only_that_municipality_is_left_out(tmp_path, soffice):
+    fake = fake_soffice(tmp_path, soffice, "hangs forever", "time.sleep(3600)")
+    result = build(data_with_a_poisoned_document(tmp_path), tmp_path / "out", "--timeout", "4",
+                   env={"LETTERS_SOFFICE": str(fake)})
+    assert result.returncode == 1
+    assert "Город Ишим: LibreOffice не смог сделать PDF из «Приложение 1. Перечень выявленных ошибок.docx»" in result.stderr
+    rows = read_manifest(tmp_path / "out" / FOLDER)
+    assert [r["municipality"] for r in rows] == ["Тюменский муниципальный район"]
+    assert sorted(p.name for p in (tmp_path / "out" / FOLDER).iterdir()) == ["1337-24 Тюменский муниципальный район", "manifest.csv"]
+    assert "soffice" not in os.popen("ps -eo args | grep -v grep | grep 'letters-soffice' || true").read()
+
+
+def test_a_crash_once_is_retried_and_the_build_completes(tmp_path, soffice):
+    fake = fake_soffice(tmp_path, soffice, "crashes the first time", "sys.exit(139)", once=True)
+    result = build(data_with_a_poisoned_document(tmp_path), tmp_path / "out", env={"LETTERS_SOFFICE": str(fake)})
+    assert result.returncode == 0, result.stderr
+    assert {r["municipality"] for r in read_manifest(tmp_path / "out" / FOLDER)} == {"Тюменский муниципальный район", "Город Ишим"}
+    assert (tmp_path / "tried").exists()
