@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -174,6 +175,7 @@ class _Build:
 
     def __post_init__(self):
         self.build_id = new_build_id()
+        self.memo = RenderMemo(self.request.out / ".cache" / "render-memo.json")
         self.failures: list[_Failed] = []  # packs LibreOffice could not make: left out, the rest go on
 
     def run(self, recipients: list[Municipality], staging: Staging) -> tuple[list[BuiltPack], list[str]]:
@@ -216,6 +218,7 @@ class _Build:
             self.build_id,
         )
         checkpoint("finished")
+        self.memo.save()
         built = [
             BuiltPack(p.number, p.municipality.name, p.files.folder, len(self.dataset.findings_of(p.municipality.name)),
                       p.letter_sheets, p.appendix_sheets, p in changed)
@@ -317,8 +320,16 @@ class _Build:
         for done, (pack, (template, context, target)) in enumerate(
             ((p, d) for p in packs for d in documents(p)), 1
         ):
+            key = self.memo.key(self.templates[template], context)
+            digest = self.memo.get(key)
+            if digest is not None and reuse.take(digest, folder / target):
+                self.memo.put(key, digest)
+                pack.docx_sha.append(digest)  # the same inputs as a live document: not even rendered
+                self.progress(f"{phase}: docx", done, total)
+                continue
             data = self._render(template, context, pack)
             digest = hashlib.sha256(data).hexdigest()
+            self.memo.put(key, digest)
             pack.docx_sha.append(digest)
             if not reuse.take(digest, folder / target):
                 (folder / target).parent.mkdir(parents=True, exist_ok=True)
@@ -439,6 +450,40 @@ class _Reuse:
 def _intact(path: Path, digest: str) -> bool:
     """A live file is reused only if it is still what the manifest says it is."""
     return path.is_file() and sha256(path) == digest
+
+
+class RenderMemo:
+    """Which .docx the same template and the same variables gave last time.
+
+    Rendering is deterministic, so when a document's inputs are those of a live document,
+    its bytes are known without rendering: an unchanged re-run renders nothing. A cache
+    only: deleting `OUT/.cache` costs one slower build."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.used: dict[str, str] = {}
+        try:
+            self.known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.known = {}
+
+    @staticmethod
+    def key(template: Template, context: dict) -> str:
+        text = json.dumps(context, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(template.digest.encode() + text.encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        return self.known.get(key)
+
+    def put(self, key: str, digest: str) -> None:
+        self.used[key] = digest
+
+    def save(self) -> None:
+        """Keep what this build used, so that the file stays the size of one build."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.used), encoding="utf-8")
+        os.replace(temporary, self.path)
 
 
 class _LiveManifests(dict):

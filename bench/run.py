@@ -1,0 +1,175 @@
+"""The benchmark: a build at a given scale against the floor and the naive way.
+
+    python bench/run.py --municipalities 300 [--orgs 10 --findings 2 --heavy 3] [--naive-sample 40]
+    python bench/run.py --long 250,500,1000,2000     # appendix 1 with that many findings
+
+For a scale it generates a data folder (bench/generate.py), then measures in one run:
+- build: `letters build` from nothing (wall time, peak RSS of the letters process itself);
+- rerun: the same build again, nothing changed;
+- floor: two `soffice` batch processes converting the very same .docx files (the least
+  any build can take: LibreOffice's own conversion time);
+- naive: render, then one `soffice` process per file; timed on a sample of files and
+  extrapolated to all of them (at 3,000 municipalities the real thing would take hours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from generate import generate  # noqa: E402
+
+BUILD = """
+import datetime as dt, json, resource, sys, time
+from pathlib import Path
+from letters import pipeline
+request = pipeline.BuildRequest(date=dt.date(2024, 5, 20), data=Path(sys.argv[1]), out=Path(sys.argv[2]),
+                                templates=Path(sys.argv[3]), journal=sys.argv[4], jobs=2)
+started = time.perf_counter()
+result = pipeline.build(request)
+seconds = time.perf_counter() - started
+assert not result.problems.has_errors, [str(p) for p in result.problems.errors]
+print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "packs": len(result.packs)}))
+"""
+
+
+def run_build(data: Path, out: Path, journal: Path) -> dict:
+    started = time.perf_counter()
+    output = subprocess.run([sys.executable, "-c", BUILD, str(data), str(out), str(ROOT / "templates"), str(journal)],
+                            capture_output=True, text=True, check=True).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    result["wall"] = time.perf_counter() - started  # with Python's start-up and imports
+    return result
+
+
+def soffice_batch(files: list[Path], outdir: Path, profile: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["soffice", "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
+         "--convert-to", "pdf", "--outdir", str(outdir), *map(str, files)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def flat_copies(folder: Path, work: Path) -> list[Path]:
+    """Every .docx of the build under a unique name (LibreOffice writes <stem>.pdf)."""
+    work.mkdir(parents=True)
+    copies = []
+    for i, docx in enumerate(sorted(folder.rglob("*.docx"))):
+        copy = work / f"{i:06d}.docx"
+        shutil.copyfile(docx, copy)
+        copies.append(copy)
+    return copies
+
+
+def floor(files: list[Path], tmp: Path) -> float:
+    """Two batch processes side by side, each with its own profile, on half the files each."""
+    for i in range(2):  # warm the profiles: the first start of a new profile is slow, and builds reuse none
+        subprocess.run(["soffice", "--headless", f"-env:UserInstallation={(tmp / f'p{i}').as_uri()}", "--terminate_after_init"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.perf_counter()
+    processes = [soffice_batch(files[i::2], tmp / "floor", tmp / f"p{i}") for i in range(2)]
+    for process in processes:
+        process.wait()
+    return time.perf_counter() - started
+
+
+def naive(files: list[Path], sample: int, tmp: Path) -> tuple[float, int]:
+    """Seconds per file with one soffice process per file (sequential, as a script would do)."""
+    chosen = files[:: max(1, len(files) // sample)][:sample]
+    started = time.perf_counter()
+    for file in chosen:
+        subprocess.run(["soffice", "--headless", f"-env:UserInstallation={(tmp / 'naive').as_uri()}",
+                        "--convert-to", "pdf", "--outdir", str(tmp / "naive-out"), str(file)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return (time.perf_counter() - started) / len(chosen), len(chosen)
+
+
+def render_seconds(build: dict, floor_seconds: float) -> float:
+    """What the build spent outside LibreOffice, as a stand-in for the naive way's rendering."""
+    return max(0.0, build["seconds"] - floor_seconds)
+
+
+def scale(args) -> None:
+    with tempfile.TemporaryDirectory(prefix="letters-bench-") as name:
+        tmp = Path(name)
+        data = tmp / "data"
+        generate(data, args.municipalities, args.orgs, args.findings, args.heavy, args.seed)
+        first = run_build(data, tmp / "out", tmp / "journal.sqlite")
+        rerun = run_build(data, tmp / "out", tmp / "journal.sqlite")
+        files = flat_copies(tmp / "out" / "2024-05-20", tmp / "flat")
+        floor_seconds = floor(files, tmp)
+        per_file, sampled = naive(files, args.naive_sample, tmp)
+        naive_seconds = render_seconds(first, floor_seconds) + per_file * len(files)
+        report = {
+            "municipalities": args.municipalities, "documents": len(files), "packs": first["packs"],
+            "build_s": round(first["seconds"], 1), "build_wall_s": round(first["wall"], 1),
+            "rss_mb": round(first["rss_mb"]), "rerun_s": round(rerun["seconds"], 2),
+            "floor_s": round(floor_seconds, 1), "naive_s": round(naive_seconds, 1), "naive_sample": sampled,
+            "build_over_floor": round(first["seconds"] / floor_seconds, 2),
+            "naive_over_build": round(naive_seconds / first["seconds"], 1),
+            "rerun_over_build": round(rerun["seconds"] / first["seconds"], 3),
+        }
+        print(json.dumps(report, ensure_ascii=False))
+        print(f"| {args.municipalities} | {len(files)} | {report['build_s']} | {report['floor_s']} | "
+              f"{report['build_over_floor']}× | {report['naive_s']} ({sampled} files) | {report['naive_over_build']}× | "
+              f"{report['rerun_s']} ({report['rerun_over_build'] * 100:.1f} %) | {report['rss_mb']} |")
+
+
+def long_tables(sizes: list[int]) -> None:
+    """Appendix 1 of one municipality with N findings: seconds and pages, per page."""
+    sys.path.insert(0, str(ROOT))
+    import datetime as dt
+
+    from letters.context import pack_context
+    from letters.convert import Converter, find_soffice, page_count
+    from letters.render import Template
+    from letters.validate import load_dataset
+    from letters.problems import Problems
+
+    template = Template.load(ROOT / "templates" / "appendix1.docx")
+    with tempfile.TemporaryDirectory(prefix="letters-long-") as name:
+        tmp = Path(name)
+        for size in sizes:
+            data = tmp / f"d{size}"
+            generate(data, 1, orgs=max(1, size // 9), findings=9, heavy=0, seed=size)  # 9 codes per site
+            dataset = load_dataset(data, Problems())
+            municipality = dataset.municipalities[0]
+            docx = tmp / f"a{size}.docx"
+            docx.write_bytes(template.render(pack_context(dataset, municipality, "1/24", dt.date(2024, 5, 20))))
+            started = time.perf_counter()
+            pdf = Converter(find_soffice(), jobs=1, timeout_per_document=3600).convert([docx], tmp / f"o{size}")[docx]
+            seconds = time.perf_counter() - started
+            pages = page_count(pdf)
+            findings = len(dataset.findings)
+            print(f"| {findings} | {pages} | {seconds:.1f} | {seconds / pages * 1000:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--municipalities", type=int, default=30)
+    parser.add_argument("--orgs", type=int, default=10)
+    parser.add_argument("--findings", type=float, default=2)
+    parser.add_argument("--heavy", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--naive-sample", type=int, default=40)
+    parser.add_argument("--long", help="comma-separated numbers of findings for one long appendix 1")
+    args = parser.parse_args()
+    if args.long:
+        long_tables([int(n) for n in args.long.split(",")])
+    else:
+        scale(args)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("LETTERS_SOFFICE", shutil.which("soffice") or "")
+    main()
