@@ -23,6 +23,8 @@ _PATRONYMIC_PARTICLES = ("оглы", "улы", "уулу", "кызы", "гызы
 
 
 _CYRILLIC_WORD = re.compile(r"[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*")
+_INITIALS = re.compile(r"([^\W\d_]\.)+[^\W\d_]?")  # «И.», «И.И.», «И.Ив»
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")  # letters of any alphabet, inner «-» or «'»
 
 
 class DeclensionError(ValueError):
@@ -38,9 +40,20 @@ class FullName:
     @classmethod
     def parse(cls, text: str) -> FullName:
         words = text.split()
+        shown = " ".join(words)
         if len(words) < 2:
             raise DeclensionError(
-                f"«{text.strip()}»: нужны фамилия, имя и отчество через пробел"
+                f"«{shown}»: нужны фамилия, имя и отчество через пробел"
+            )
+        if any(_INITIALS.fullmatch(w) for w in words):
+            raise DeclensionError(
+                f"«{shown}»: нужны полные имя и отчество, а не инициалы — по ним пишется обращение "
+                "«Уважаемый Иван Иванович!»"
+            )
+        if len(words) > 5 or not all(_NAME_WORD.fullmatch(w) for w in words):
+            raise DeclensionError(
+                f"«{shown}»: в ячейке должны быть только фамилия, имя и отчество буквами, "
+                "без цифр, скобок и пояснений"
             )
         surname, first, *rest = words
         # «оглы», «кызы» stay in lower case, as they are written
@@ -88,7 +101,12 @@ def surname_dative(surname: str, gender: Gender) -> str:
     if not _CYRILLIC_WORD.fullmatch(surname):
         return surname  # a surname not in Cyrillic is left as written
     # petrovich declines each part of a double-barrelled surname itself
-    return _maker().make(NamePart.LASTNAME, gender, Case.DATIVE, _title(surname))
+    try:
+        return _maker().make(NamePart.LASTNAME, gender, Case.DATIVE, _title(surname))
+    except (ValueError, LookupError, TypeError, AttributeError):  # its rules fail on odd words
+        raise DeclensionError(
+            f"«{surname}»: не удалось поставить фамилию в дательный падеж; заполните столбец «ФИО главы (кому)»"
+        ) from None
 
 
 def salutation(full_name: str) -> str:
@@ -115,6 +133,19 @@ def position_dative(position: str) -> str:
     words = position.split()
     if not words:
         raise DeclensionError("пустая должность")
+    try:
+        out = _dative_head(words)
+    except (ValueError, LookupError, TypeError, AttributeError):  # pymorphy3 on words it cannot parse
+        out = words
+    if out == words:
+        raise DeclensionError(
+            f"«{position}»: не удалось поставить должность в дательный падеж; "
+            "заполните столбец «Должность главы (кому)»"
+        )
+    return " ".join(out)
+
+
+def _dative_head(words: list[str]) -> list[str]:
     out = list(words)
     agreement = None  # gender and number of the leading adjectives/participles
     for i, word in enumerate(words):
@@ -127,12 +158,7 @@ def position_dative(position: str) -> str:
         if parse.tag.POS == "NOUN":
             break  # the head noun ends the phrase; what follows is its genitive tail
         agreement = (parse.tag.gender, parse.tag.number)
-    if out == words:
-        raise DeclensionError(
-            f"«{position}»: не удалось поставить должность в дательный падеж; "
-            "заполните столбец «Должность главы (кому)»"
-        )
-    return " ".join(out)
+    return out
 
 
 def _nominative_parse(word, agreement):
@@ -146,7 +172,8 @@ def _nominative_parse(word, agreement):
             continue
         if agreement and tag.number != agreement[1]:
             continue
-        if agreement and agreement[0] and tag.gender and tag.gender not in (agreement[0], "ms-f"):
+        # (a noun of common gender, «глава», has no gender here: it agrees with any)
+        if agreement and agreement[0] and tag.gender and tag.gender != agreement[0]:
             continue
         return parse
     return None

@@ -133,3 +133,20 @@ class Dataset:
             index[finding.organization.municipality].append(finding)
         return dict(index)
 
+
+
+DEFAULT_MAIL_SUBJECT = "Исх. № {number} от {date} — {subject}"
+DEFAULT_MAIL_RATE = 20  # messages a minute; see letters/mail.py for why
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The `[mail]` section of `letters.toml`: how `letters mail` sends the packs."""
+
+    address: str  # the From address, e.g. di@72to.ru
+    name: str = ""  # the name shown with it
+    subject: str = DEFAULT_MAIL_SUBJECT  # {number}, {date}, {subject}, {municipality}
+    rate: int = DEFAULT_MAIL_RATE
+    reply_to: str = ""
+    bcc: tuple[str, ...] = ()  # the department's own archive copy
+    smtp: str = ""  # smtp://user@host:port or smtps://…; the password never here

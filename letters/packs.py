@@ -23,7 +23,8 @@ from pathlib import Path
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("number", "date", "municipality", "email", "letter", "appendices", "appendix_sheets", "findings", "sha256")
-_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
+# Windows forbids <>:"/\|?* and control characters; «;» separates the paths in manifest.csv.
+_FORBIDDEN = re.compile(r'[<>:"/\\|?*;\x00-\x1f\x7f]+')
 _RESERVED = {
     "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
     *(f"{port}{n}" for port in ("COM", "LPT") for n in (*"0123456789", "¹", "²", "³")),

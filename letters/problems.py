@@ -40,7 +40,24 @@ class Problem:
 
 
 class Problems(list):
-    """A list of problems with the questions the pipeline asks of it."""
+    """A list of problems with the questions the pipeline asks of it.
+
+    The same problem found twice (by two steps, or twice in one) is kept once: every
+    message reaches the clerk once."""
+
+    def __init__(self, problems=()):
+        super().__init__()
+        self._seen: set[Problem] = set()
+        self.extend(problems)
+
+    def append(self, problem: Problem) -> None:
+        if problem not in self._seen:
+            self._seen.add(problem)
+            super().append(problem)
+
+    def extend(self, problems) -> None:
+        for problem in problems:
+            self.append(problem)
 
     def error(self, message: str, file: str = "", row: int | None = None, column: str = "") -> None:
         self.append(Problem(message, file, row, column, Level.ERROR))

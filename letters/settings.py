@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import re
+import string
 import tomllib
 from pathlib import Path
 
 from . import dates
 from .model import DEFAULT_APPENDIX_TITLES, Executor, Person, Sender, Settings
 from .problems import Problems
+from .tables import clean_text
 
 FILE = "letters.toml"
 _REQUIRED = {
@@ -17,6 +21,25 @@ _REQUIRED = {
     "executor": ("name", "phone"),
     "letter": ("subject", "deadline"),
 }
+_OPTIONAL = {
+    "sender": ("fax",),
+    "letter": ("incoming_number", "incoming_date", "appendix_titles"),
+    "numbering": ("pattern", "first"),
+}
+_PLACEHOLDERS = {"seq", "yy", "yyyy"}
+# tomllib's reasons, in English, and what to tell the clerk instead
+_TOML_REASONS = (
+    ("Unterminated string", "не закрыта кавычка: поставьте \" в конце текста"),
+    ("Illegal character '\\n'", "не закрыта кавычка: поставьте \" в конце текста"),
+    ("Illegal character", "в тексте недопустимый знак: удалите его"),
+    ("Invalid value", "значение записано неверно: текст и даты пишутся в кавычках (\"14.06.2024\"), числа — без кавычек"),
+    ("Expected newline", "после значения лишний текст: текст и даты пишутся в кавычках (\"14.06.2024\")"),
+    ("Expected '='", "после имени ключа нужны знак «=» и значение, например phone = \"(3452) 427-900\""),
+    ("twice", "раздел записан дважды: оставьте один"),
+    ("overwrite", "ключ записан дважды: оставьте один"),
+    ("Unescaped", "знак \\ в тексте: напишите его дважды (\\\\) или возьмите текст в одинарные кавычки '…'"),
+    ("Expected ']'", "не закрыта скобка в названии раздела: пишите [раздел]"),
+)
 
 
 def read_settings(folder: Path, problems: Problems) -> Settings | None:
@@ -25,17 +48,19 @@ def read_settings(folder: Path, problems: Problems) -> Settings | None:
         problems.error(f"в папке данных {folder} нет файла {FILE} с реквизитами письма", file=FILE)
         return None
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        raw = tomllib.loads(text)
     except UnicodeDecodeError:
-        problems.error("файл не в кодировке UTF-8: сохраните его в UTF-8", file=FILE)
+        problems.error("файл не в кодировке UTF-8: сохраните его в UTF-8 (в Блокноте: «Сохранить как» → кодировка UTF-8)", file=FILE)
+        return None
+    except OSError:
+        problems.error("файл не открывается: если он открыт в другой программе, закройте его и повторите", file=FILE)
         return None
     except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        problems.error(
-            "ошибка в записи: проверьте кавычки, знак «=» и скобки [раздел] в этой строке",
-            file=FILE, row=int(line.group(1)) if line else None,
-        )
+        message, row = _toml_problem(text, exc)
+        problems.error(message, file=FILE, row=row)
         return None
+    _warn_unknown_keys(raw, problems)
     before = len(problems.errors)
     values = {section: _section(raw, section, keys, problems) for section, keys in _REQUIRED.items()}
     letter = raw.get("letter", {}) if isinstance(raw.get("letter"), dict) else {}
@@ -45,8 +70,7 @@ def read_settings(folder: Path, problems: Problems) -> Settings | None:
     first = numbering.get("first", 1)
     if not isinstance(first, int) or isinstance(first, bool) or first < 1:
         problems.error("first: нужно целое число не меньше 1, например 1337", file=FILE, column="[numbering] first")
-    if "{seq}" not in pattern:
-        problems.error("pattern: в шаблоне номера нужен {seq}, например \"{seq}/{yy}\"", file=FILE, column="[numbering] pattern")
+    _check_pattern(pattern, problems)
     titles = letter.get("appendix_titles", list(DEFAULT_APPENDIX_TITLES))
     if not (isinstance(titles, list) and len(titles) == 3 and all(isinstance(t, str) and t.strip() for t in titles)):
         problems.error("appendix_titles: нужен список из трёх названий приложений", file=FILE, column="[letter] appendix_titles")
@@ -67,12 +91,83 @@ def read_settings(folder: Path, problems: Problems) -> Settings | None:
         first_number=first,
         incoming_number=_text(letter, "letter", "incoming_number", problems, default=""),
         incoming_date=_text(letter, "letter", "incoming_date", problems, default=""),
-        appendix_titles=tuple(t.strip() for t in titles),
+        appendix_titles=tuple(clean_text(t).strip() for t in titles),
     )
+
+
+def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> tuple[str, int | None]:
+    """A Russian reason and the line; «at end of document» means the last line written."""
+    reason = next((r for english, r in _TOML_REASONS if english in str(exc)), "")
+    line = re.search(r"line (\d+)", str(exc))
+    lines = [n for n, t in enumerate(text.splitlines(), 1) if t.strip()]
+    row = int(line.group(1)) if line else (lines[-1] if lines else None)
+    if "overwrite" in str(exc):
+        row = _repeated_key_line(text) or row
+    general = "ошибка в записи: проверьте кавычки, знак «=» и скобки [раздел] в этой строке"
+    return (f"ошибка в записи — {reason}" if reason else general), row
+
+
+def _repeated_key_line(text: str) -> int | None:
+    seen: set[tuple[str, str]] = set()
+    section = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\s*\[([^\]]*)\]", line)
+        key = re.match(r"\s*([\w-]+)\s*=", line)
+        if header:
+            section = header.group(1).strip()
+        elif key:
+            if (section, key.group(1)) in seen:
+                return number
+            seen.add((section, key.group(1)))
+    return None
+
+
+def _warn_unknown_keys(raw: dict, problems: Problems) -> None:
+    """A misspelt optional key would be silently ignored (a letter without its fax):
+    say so. Sections the letters do not use are left to the other commands."""
+    for section in ("sender", "signer", "executor", "letter", "numbering"):
+        table = raw.get(section)
+        if not isinstance(table, dict):
+            continue
+        known = _REQUIRED.get(section, ()) + _OPTIONAL.get(section, ())
+        for key in table:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" — может быть, {close[0]}?" if close else f"; возможные ключи: {', '.join(known)}"
+                problems.warning(
+                    f"ключа {key} в разделе [{section}] программа не знает и не читает{hint}",
+                    file=FILE, column=f"[{section}] {key}",
+                )
+
+
+def _check_pattern(pattern: str, problems: Problems) -> None:
+    """The pattern is filled with str.format: only {seq}, {yy} and {yyyy}, and {seq} must be there."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+        number = pattern.format(seq=1, yy="24", yyyy="2024")
+    except (ValueError, KeyError, IndexError, AttributeError):
+        fields, number = {"?"}, ""
+    if "seq" not in fields or not fields <= _PLACEHOLDERS or "\n" in number:
+        problems.error(
+            "pattern: в шаблоне номера нужен {seq}, а кроме него можно только {yy} и {yyyy}, "
+            "например \"{seq}/{yy}\"",
+            file=FILE, column="[numbering] pattern",
+        )
+    elif number.startswith(("=", "+", "-", "@", "'")):
+        problems.error(
+            "pattern: номер не может начинаться со знаков = + - @ ' — Excel примет его за формулу",
+            file=FILE, column="[numbering] pattern",
+        )
 
 
 def _section(raw: dict, section: str, keys: tuple[str, ...], problems: Problems) -> dict:
     table = raw.get(section)
+    if section in raw and not isinstance(table, dict):
+        problems.error(
+            f"{section} должен быть разделом: строка [{section}], а под ней ключи вида name = \"…\"",
+            file=FILE, column=f"[{section}]",
+        )
+        return {}
     if not isinstance(table, dict):
         problems.error(f"нет раздела [{section}]: добавьте его (образец — в README)", file=FILE)
         return {}
@@ -84,14 +179,15 @@ def _text(table: dict, section: str, key: str, problems: Problems, default: str 
     if value is None:
         problems.error(f"не заполнен ключ {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
         return ""
-    if key == "deadline" and not isinstance(value, str):
+    if key == "deadline" and isinstance(value, dt.date):
         return value  # a TOML date; checked by _date
     if not isinstance(value, str):
-        problems.error(f"{key}: нужен текст в кавычках", file=FILE, column=f"[{section}] {key}")
+        example = '"14.06.2024"' if key == "deadline" else '"…"'
+        problems.error(f"{key}: нужен текст в кавычках, например {key} = {example}", file=FILE, column=f"[{section}] {key}")
         return ""
     if default is None and not value.strip():
         problems.error(f"пустой ключ {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
-    return value.strip()
+    return clean_text(value).strip()
 
 
 def _date(value, section: str, key: str, problems: Problems):
@@ -102,3 +198,74 @@ def _date(value, section: str, key: str, problems: Problems):
     except ValueError as exc:
         problems.error(str(exc), file=FILE, column=f"[{section}] {key}")
         return None
+
+
+# --- [mail]: how `letters mail` sends the packs (every key may be left out) ---
+
+_MAIL_KEYS = ("from", "subject", "rate", "reply_to", "bcc", "smtp")
+_MAIL_PLACEHOLDERS = {"number", "date", "subject", "municipality"}
+_MAIL_ADDRESS = re.compile(r"[^\W_][\w.+'-]*@[^\W_][\w-]*(\.[\w-]+)+")
+
+
+def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> MailSettings | None:
+    """The `[mail]` section of letters.toml; None when it has errors (they are reported).
+    A letters.toml that cannot be read at all is reported by `read_settings`."""
+    from email.utils import parseaddr
+
+    from .model import DEFAULT_MAIL_RATE, DEFAULT_MAIL_SUBJECT, MailSettings
+
+    try:
+        raw = tomllib.loads((folder / FILE).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    section = raw.get("mail", {})
+    if not isinstance(section, dict):
+        problems.error("mail должен быть разделом: строка [mail], а под ней ключи вида from = \"…\"", file=FILE, column="[mail]")
+        return None
+    before = len(problems.errors)
+    for key in section:
+        if key not in _MAIL_KEYS:
+            close = difflib.get_close_matches(key, _MAIL_KEYS, n=1)
+            hint = f" — может быть, {close[0]}?" if close else f"; возможные ключи: {', '.join(_MAIL_KEYS)}"
+            problems.warning(f"ключа {key} в разделе [mail] программа не знает и не читает{hint}", file=FILE, column=f"[mail] {key}")
+
+    name, address = parseaddr(_text(section, "mail", "from", problems, default=settings.sender.email))
+    if not _MAIL_ADDRESS.fullmatch(address):
+        problems.error(
+            "from: нужен адрес отправителя, например from = \"di@72to.ru\" или "
+            "from = \"Департамент информатизации <di@72to.ru>\"", file=FILE, column="[mail] from",
+        )
+    if "from" not in section:
+        name = settings.sender.name
+    subject = _text(section, "mail", "subject", problems, default=DEFAULT_MAIL_SUBJECT)
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(subject) if f is not None}
+        subject.format(number="1/24", date="01.01.2024", subject="", municipality="")
+    except (ValueError, KeyError, IndexError, AttributeError):
+        fields = {"?"}
+    if not fields <= _MAIL_PLACEHOLDERS:
+        problems.error(
+            "subject: в теме письма можно только {number}, {date}, {subject} и {municipality}, "
+            f"например subject = \"{DEFAULT_MAIL_SUBJECT}\"", file=FILE, column="[mail] subject",
+        )
+    rate = section.get("rate", DEFAULT_MAIL_RATE)
+    if not isinstance(rate, int) or isinstance(rate, bool) or rate < 1:
+        problems.error("rate: нужно целое число писем в минуту, не меньше 1, например rate = 20", file=FILE, column="[mail] rate")
+    reply_to = _text(section, "mail", "reply_to", problems, default="")
+    if reply_to and not _MAIL_ADDRESS.fullmatch(parseaddr(reply_to)[1]):
+        problems.error("reply_to: нужен адрес электронной почты, например reply_to = \"petrova@72to.ru\"",
+                       file=FILE, column="[mail] reply_to")
+    bcc = section.get("bcc", [])
+    if isinstance(bcc, str):
+        bcc = [a for a in re.split(r"[;,\s]+", bcc) if a]
+    if not isinstance(bcc, list) or not all(isinstance(a, str) and _MAIL_ADDRESS.fullmatch(a.strip()) for a in bcc):
+        problems.error("bcc: нужен адрес (или список адресов) для архивной копии, например bcc = \"archive@72to.ru\"",
+                       file=FILE, column="[mail] bcc")
+        bcc = []
+    smtp = _text(section, "mail", "smtp", problems, default="")
+    if len(problems.errors) > before:
+        return None
+    return MailSettings(
+        address=address, name=clean_text(name).strip(), subject=subject, rate=rate, reply_to=reply_to,
+        bcc=tuple(a.strip() for a in bcc), smtp=smtp,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import dates, declension
@@ -13,31 +14,61 @@ from .settings import read_settings
 from .sites import site_key
 from .tables import Row, Table, read_table
 
-_EMAIL = re.compile(r"[^@\s;,<>]+@[^@\s;,<>]+\.[^@\s;,<>]+")
+# An address starts with a letter or a digit: «=…@…» or «+…@…» would be a formula in Excel.
+_EMAIL = re.compile(r"[^\W_][\w.+'-]*@[^\W_][\w-]*(\.[\w-]+)+")
+# A comment longer than this does not fit on one page of appendix 1: its column is 35 mm
+# wide at 11 pt, about 18 characters a line and 55 lines a page (measured with LibreOffice).
+COMMENT_PAGE = 1000
+EARLIEST_AUDIT = dt.date(2000, 1, 1)  # an earlier date is a typo in the year
+_CYRILLIC = re.compile(r"[а-яё]", re.I)
+_LATIN = re.compile(r"[aceopxyABCEHKMOPTX]")  # Latin letters that look Cyrillic
 
 
-def load_dataset(folder: Path, problems: Problems, on: dt.date | None = None) -> Dataset | None:
+def load_dataset(
+    folder: Path, problems: Problems, on: dt.date | None = None, today: dt.date | None = None
+) -> Dataset | None:
     """Read and check the data folder; None when there is any error (all are in `problems`).
 
-    `on` is the date of the letters: audit rows dated after it are suspicious.
+    `on` is the date of the letters: audit rows dated after it are suspicious, a deadline
+    before it is an error. An audit dated after `today` (the computer's date) is an error.
     """
+    if not folder.is_dir():
+        problems.error(f"папки данных {folder} нет: укажите папку с таблицами и letters.toml в --data")
+        return None
     settings = read_settings(folder, problems)
     tables = {name: read_table(folder, name, problems) for name in ("municipalities", "organizations", "audit", "errors", "plan")}
     municipalities = _municipalities(tables["municipalities"], problems)
     organizations = _organizations(tables["organizations"], municipalities, problems)
     errors = _errors(tables["errors"], problems)
-    findings = _findings(tables["audit"], organizations, errors, on, problems)
+    when = _Dates(on, today or dt.date.today())
+    findings = _findings(tables["audit"], organizations, errors, when, problems)
     plan = _plan(tables["plan"], problems)
+    if settings is not None and on is not None and settings.deadline < on:
+        problems.error(
+            f"срок ответа {dates.numeric(settings.deadline)} раньше даты письма {dates.numeric(on)}: "
+            "исправьте deadline в разделе [letter]",
+            file="letters.toml", column="[letter] deadline",
+        )
+    _warn_without_email(tables["municipalities"], municipalities, findings, problems)
     if problems.has_errors or settings is None or None in tables.values():
         return None
     return Dataset(
         settings=settings,
-        municipalities=list(municipalities.values()),
+        municipalities=[m for m, _ in municipalities.values()],
         organizations=[org for org, _ in organizations.values()],
         errors=list(errors.values()),
         findings=findings,
         plan=plan,
     )
+
+
+class _Known(dict):
+    """What a table defines, by key. `broken` holds the keys of its rows already reported
+    as wrong: the rows of other tables that refer to them get no second message."""
+
+    def __init__(self):
+        super().__init__()
+        self.broken: set[str] = set()
 
 
 def name_key(text: str) -> str:
@@ -52,8 +83,9 @@ def _required(table: Table, row: Row, field: str, problems: Problems) -> str:
     return value
 
 
-def _municipalities(table: Table | None, problems: Problems) -> dict[str, Municipality]:
-    found: dict[str, Municipality] = {}
+def _municipalities(table: Table | None, problems: Problems) -> dict[str, tuple[Municipality, int]]:
+    """Municipalities by name key, each with the row it came from."""
+    found = _Known()
     first_row: dict[str, int] = {}
     for row in table.rows if table else []:
         name = _required(table, row, "municipality", problems)
@@ -69,13 +101,12 @@ def _municipalities(table: Table | None, problems: Problems) -> dict[str, Munici
                 table.file, row.number, table.title("municipality"),
             )
             continue
-        if not (position and head):
-            continue
-        addressee = _addressee(table, row, position, head, problems)
+        addressee = _addressee(table, row, position, head, problems) if position and head else None
         if addressee is None:
+            found.broken.add(key)
             continue
         first_row[key] = row.number
-        found[key] = Municipality(
+        municipality = Municipality(
             name=name,
             head_position=position,
             head_name=head,
@@ -85,6 +116,7 @@ def _municipalities(table: Table | None, problems: Problems) -> dict[str, Munici
             emails=_emails(table, row, problems),
             address=" ".join(row.text("address").split()),
         )
+        found[key] = (municipality, row.number)
     return found
 
 
@@ -112,28 +144,45 @@ def _emails(table: Table, row: Row, problems: Problems) -> tuple[str, ...]:
     for address in addresses:
         if not _EMAIL.fullmatch(address):
             problems.error(
-                f"«{address}» — не адрес электронной почты; несколько адресов разделяйте «;»",
+                f"«{address}» — не адрес электронной почты (нужен вид name@example.ru); несколько "
+                "адресов разделяйте «;»",
                 table.file, row.number, table.title("email"),
             )
     return addresses
 
 
-def _organizations(table: Table | None, municipalities: dict[str, Municipality], problems: Problems):
-    """Organizations by site key, each with the row it came from."""
-    found: dict[str, tuple[Organization, int]] = {}
+def _warn_without_email(table, municipalities, findings, problems: Problems) -> None:
+    """A head who gets a letter but has no address: the letter has to go another way."""
+    recipients = {name_key(f.organization.municipality) for f in findings}
+    for key, (municipality, row) in municipalities.items():
+        if key in recipients and not municipality.emails:
+            problems.warning(
+                f"у «{municipality.name}» нет адреса электронной почты, а письмо будет: впишите адрес "
+                "или отправьте письмо иначе",
+                table.file, row, table.title("email"),
+            )
+
+
+def _organizations(table: Table | None, municipalities: dict[str, tuple[Municipality, int]], problems: Problems):
+    """Organizations by site key, each with the row it came from; `.broken` holds the site
+    keys of rows already reported as wrong, so that their audit rows do not repeat the error."""
+    found = _Known()
     for row in table.rows if table else []:
         name = _required(table, row, "name", problems)
         municipality = _required(table, row, "municipality", problems)
         site = _required(table, row, "site", problems)
         if not (name and municipality and site):
+            found.broken.add(_key_or_blank(site))
             continue
-        known = municipalities.get(name_key(municipality))
-        if known is None and municipalities:
-            problems.error(
-                f"муниципального образования «{municipality}» нет в таблице municipalities: "
-                "исправьте название или добавьте его туда",
-                table.file, row.number, table.title("municipality"),
-            )
+        known = municipalities.get(name_key(municipality), (None, 0))[0]
+        if known is None and (municipalities or municipalities.broken):
+            if name_key(municipality) not in municipalities.broken:
+                problems.error(
+                    f"муниципального образования «{municipality}» нет в таблице municipalities: "
+                    f"исправьте название или добавьте его туда{_latin_hint(municipality)}",
+                    table.file, row.number, table.title("municipality"),
+                )
+            found.broken.add(_key_or_blank(site))
             continue
         try:
             key = site_key(site)
@@ -165,8 +214,15 @@ def _organizations(table: Table | None, municipalities: dict[str, Municipality],
     return found
 
 
+def _key_or_blank(site: str) -> str:
+    try:
+        return site_key(site)
+    except ValueError:
+        return ""
+
+
 def _errors(table: Table | None, problems: Problems) -> dict[str, ErrorType]:
-    found: dict[str, ErrorType] = {}
+    found = _Known()
     for row in table.rows if table else []:
         code = _required(table, row, "error", problems)
         title = _required(table, row, "title", problems)
@@ -174,6 +230,7 @@ def _errors(table: Table | None, problems: Problems) -> dict[str, ErrorType]:
         if not recommendation:
             problems.error("нет текста рекомендаций: заполните ячейку", table.file, row.number, table.title("recommendation"))
         if not (code and title and recommendation):
+            found.broken.add(code.casefold())
             continue
         if code.casefold() in found:
             problems.error(f"код ошибки «{code}» уже есть выше: коды не должны повторяться", table.file, row.number, table.title("error"))
@@ -182,7 +239,7 @@ def _errors(table: Table | None, problems: Problems) -> dict[str, ErrorType]:
     return found
 
 
-def _findings(table, organizations, errors, on, problems: Problems) -> list[Finding]:
+def _findings(table, organizations, errors, when, problems: Problems) -> list[Finding]:
     findings: dict[tuple[str, str], Finding] = {}
     first_row: dict[tuple[str, str], int] = {}
     for row in table.rows if table else []:
@@ -190,7 +247,7 @@ def _findings(table, organizations, errors, on, problems: Problems) -> list[Find
         code = _required(table, row, "error", problems)
         organization = _organization_of(table, row, site, organizations, problems) if site else None
         error = _error_of(table, row, code, errors, problems) if code else None
-        checked_at = _checked_at(table, row, on, problems)
+        checked_at = _checked_at(table, row, when, problems)
         if organization is None or error is None or checked_at is None:
             continue
         key = (organization.site_key, error.code)
@@ -202,6 +259,12 @@ def _findings(table, organizations, errors, on, problems: Problems) -> list[Find
             continue
         first_row[key] = row.number
         details = row.text("details")
+        if len(details) > COMMENT_PAGE:
+            problems.warning(
+                f"комментарий длиной {len(details)} знаков займёт в приложении 1 больше страницы: "
+                "сократите его, если это не нужно",
+                table.file, row.number, table.title("details"),
+            )
         findings[key] = Finding(organization, error, checked_at, details)
     return list(findings.values())
 
@@ -213,42 +276,82 @@ def _organization_of(table, row, site, organizations, problems) -> Organization 
         problems.error(f"{exc}: напишите адрес сайта, например https://school5.ru", table.file, row.number, table.title("site"))
         return None
     if key not in organizations:
-        if organizations:
+        if organizations and key not in organizations.broken:
             problems.error(
                 f"сайта {site} нет в реестре организаций (organizations): добавьте организацию "
-                "с этим сайтом в реестр или исправьте адрес",
+                f"с этим сайтом в реестр или исправьте адрес{_same_host_hint(key, organizations)}",
                 table.file, row.number, table.title("site"),
             )
         return None
     return organizations[key][0]
 
 
+def _same_host_hint(key: str, organizations) -> str:
+    """The registry may hold the same site with another path: say which, it is likely a typo."""
+    host = key.split("/")[0]
+    near = [org for k, (org, _) in organizations.items() if k.split("/")[0] == host]
+    if not near:
+        return ""
+    return f"; в реестре этот сайт записан как {near[0].site} («{near[0].name}») — если это он, напишите адрес так же"
+
+
+def _latin_hint(text: str) -> str:
+    """Latin letters that look Cyrillic (a, c, e, o, p, x…) make two equal-looking names differ."""
+    if _CYRILLIC.search(text) and _LATIN.search(text):
+        latin = ", ".join(sorted(set(_LATIN.findall(text))))
+        return f"; в названии есть латинские буквы ({latin}) среди русских — наберите их по-русски"
+    return ""
+
+
+def _cyrillic_hint(code: str) -> str:
+    if _CYRILLIC.search(code):
+        cyrillic = ", ".join(sorted(set(_CYRILLIC.findall(code))))
+        return f"; в коде есть русские буквы ({cyrillic}) — наберите его латиницей"
+    return ""
+
+
 def _error_of(table, row, code, errors, problems) -> ErrorType | None:
     error = errors.get(code.casefold())
-    if error is None and errors:
+    if error is None and errors and code.casefold() not in errors.broken:
         known = ", ".join(e.code for e in errors.values())
         problems.error(
-            f"неизвестный код ошибки «{code}»: возможные коды — {known} (их список в таблице errors)",
+            f"неизвестный код ошибки «{code}»: возможные коды — {known} (их список в таблице errors)"
+            f"{_cyrillic_hint(code)}",
             table.file, row.number, table.title("error"),
         )
     return error
 
 
-def _checked_at(table, row, on, problems) -> dt.date | None:
+@dataclass(frozen=True)
+class _Dates:
+    """What an audit date is checked against."""
+
+    on: dt.date | None  # the date of the letters
+    today: dt.date
+
+
+def _checked_at(table, row, when: _Dates, problems) -> dt.date | None:
     value = row.cells.get("checked_at")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # «45425», not «45425.0», in a message
     if row.text("checked_at") == "":
         problems.error("не указана дата проверки: напишите её как ДД.ММ.ГГГГ", table.file, row.number, table.title("checked_at"))
         return None
+    place = (table.file, row.number, table.title("checked_at"))
     try:
         checked_at = dates.parse_date(value)
     except ValueError as exc:
-        problems.error(str(exc), table.file, row.number, table.title("checked_at"))
+        problems.error(str(exc), *place)
         return None
-    if on is not None and checked_at > on:
-        problems.warning(
-            f"дата проверки {dates.numeric(checked_at)} позже даты письма {dates.numeric(on)}: проверьте её",
-            table.file, row.number, table.title("checked_at"),
-        )
+    shown = dates.numeric(checked_at)
+    if checked_at > when.today:
+        problems.error(f"дата проверки {shown} ещё не наступила: исправьте её", *place)
+        return None
+    if checked_at < EARLIEST_AUDIT:
+        problems.error(f"дата проверки {shown} слишком ранняя: проверьте год", *place)
+        return None
+    if when.on is not None and checked_at > when.on:
+        problems.warning(f"дата проверки {shown} позже даты письма {dates.numeric(when.on)}: проверьте её", *place)
     return checked_at
 
 

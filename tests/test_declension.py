@@ -92,3 +92,14 @@ def test_any_text_gives_a_dative_or_a_clean_error(text):
             assert isinstance(function(text), str)
         except DeclensionError:
             pass
+
+
+@pytest.mark.parametrize("written", ["Иванов И.И.", "Иванов И. И.", "Иванов Иван И."])
+def test_initials_are_not_a_full_name(written):
+    with pytest.raises(DeclensionError, match="а не инициалы"):
+        salutation(written)
+
+
+def test_words_of_a_gender_pymorphy_cannot_compare_do_not_crash():
+    # found by hypothesis: pymorphy3 raised a ValueError comparing «neut» with «ms-f»
+    assert position_dative("ЁЁ-Й ЁЁЁЁ") == "ЁЁ-МУ ЁЁЁЁ"

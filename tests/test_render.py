@@ -72,3 +72,37 @@ def test_missing_template_is_named(tmp_path):
     problems = Problems()
     assert load_templates(tmp_path, problems) is None
     assert [p.file for p in problems.errors] == ["letter.docx", "appendix1.docx", "appendix2.docx", "appendix3.docx"]
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("{% if deadline %}без конца", "«{% if deadline %}» не закрыт: добавьте после него {% endif %}"),
+        ("{{ municipality }", "тег «{{ municipality }» не закрыт или не открыт"),
+        ("{{ municipality | }}", "тег «{{ municipality | }}» записан неверно"),
+        ("{{ municipality|upperr }}", "тег «{{ municipality|upperr }}» записан неверно (неизвестный фильтр после «|»)"),
+        ("{% endfor %}", "лишний «{% endfor %}»: перед ним нет открывающего тега"),
+        ("{% municipality %}", "неизвестная команда «{% municipality %}»"),
+    ],
+)
+def test_a_broken_tag_is_named_as_the_clerk_finds_it_in_word(tmp_path, text, named):
+    template = Template.load(add_paragraph(TEMPLATES / "letter.docx", tmp_path / "letter.docx", text))
+    with pytest.raises(RenderError) as error:
+        template.render(sample_context())
+    assert str(error.value).startswith(f"шаблон letter.docx: ошибка в теге — {named}")
+
+
+@pytest.mark.parametrize("text, left", [("{ { municipality }}", "{ { municipality }}"), ("до {deadline}", "{deadline}")])
+def test_a_tag_jinja_cannot_see_is_found_before_it_is_printed_in_letters(tmp_path, text, left):
+    for name in ("letter", "appendix1", "appendix2", "appendix3"):
+        shutil.copy(TEMPLATES / f"{name}.docx", tmp_path)
+    add_paragraph(tmp_path / "letter.docx", tmp_path / "letter.docx", text)
+    problems = Problems()
+    check_templates(load_templates(tmp_path, problems), sample_context(), problems)
+    assert [p.message.split(" — ")[0] for p in problems] == [f"шаблон letter.docx: в тексте остался «{left}»"]
+
+
+def test_an_expression_that_cannot_be_computed_is_a_clean_error(tmp_path):
+    template = Template.load(add_paragraph(TEMPLATES / "letter.docx", tmp_path / "letter.docx", "{{ municipality + 1 }}"))
+    with pytest.raises(RenderError, match="тег не удалось вычислить"):
+        template.render(sample_context())

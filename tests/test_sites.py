@@ -38,3 +38,17 @@ def test_any_text_gives_a_key_or_a_clean_error(text):
     except ValueError:
         return
     assert key == site_key(key)  # normalising twice changes nothing
+
+
+@pytest.mark.parametrize(
+    "written, message",
+    [
+        ("info@school5.ru", "похоже на адрес почты"),
+        ("school5.ru, school6.ru", "лишние знаки"),
+        ("http://school5.ru:port", "не адрес сайта"),
+        ("http://[::1", "не адрес сайта"),
+    ],
+)
+def test_what_is_not_one_site_address_is_told_in_russian(written, message):
+    with pytest.raises(ValueError, match=message):
+        site_key(written)

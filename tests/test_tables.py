@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from letters.problems import Problems
-from letters.tables import read_table
+from letters.tables import read_table, sniff
 
 AUDIT_ROWS = [
     ["Ссылка на сайт", "Код ошибки", "Дата проверки", "Комментарий"],
@@ -93,7 +93,8 @@ def test_date_cells_stay_dates(tmp_path):
     "content, message",
     [
         (b"", "audit.csv: файл пуст"),
-        (b"\x00\x01\x02\xff" * 50, "audit.csv: не найдена строка заголовков"),
+        (b"\x00\x01\x02\xff" * 50, "audit.csv: внутри файла не текст CSV, а двоичные данные"),
+        (b" \r\n;;;\r\n", "audit.csv: файл пуст"),
     ],
 )
 def test_empty_or_garbage_csv(tmp_path, content, message):
@@ -107,7 +108,7 @@ def test_a_pdf_renamed_to_xlsx_is_unreadable(tmp_path):
     (tmp_path / "audit.xlsx").write_bytes(b"%PDF-1.4\n" + b"0" * 500)
     problems = Problems()
     assert read_table(tmp_path, "audit", problems) is None
-    assert "audit.xlsx: файл не читается как таблица" in str(problems.errors[0])
+    assert str(problems.errors[0]).startswith("audit.xlsx: это документ PDF, а не книга Excel (.xlsx): откройте")
 
 
 def test_a_missing_required_column_is_named_with_the_header_row(tmp_path):
@@ -126,3 +127,35 @@ def test_missing_and_doubled_files(tmp_path):
     pd.DataFrame(AUDIT_ROWS[1:], columns=AUDIT_ROWS[0]).to_excel(tmp_path / "audit.xlsx", index=False)
     assert read_table(tmp_path, "audit", problems) is None
     assert "в нескольких файлах (audit.xlsx, audit.csv)" in str(problems.errors[1])
+
+
+def test_control_characters_that_would_break_a_document_are_dropped(tmp_path):
+    rows = [AUDIT_ROWS[0], ["a.ru", "x", "13.05.2024", '"нет\x0bкода\x01 \x1f совсем\r\nвообще"']]
+    write_csv(tmp_path / "audit.csv", rows, "utf-8", ";")
+    table = read_table(tmp_path, "audit", Problems())
+    assert table.rows[0].text("details") == "нет\nкода  совсем\nвообще"
+
+
+@pytest.mark.parametrize(
+    "content, kind",
+    [
+        (b"PK\x03\x04broken", "damaged"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "xls"),
+        (b"%PDF-1.7", "pdf"),
+        (b"{\\rtf1 text}", "rtf"),
+        ("\n  <!DOCTYPE html><html><table>".encode(), "html"),
+        ('<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'.encode(), "xml"),
+        ("Ссылка на сайт;Код".encode("cp1251"), "text"),
+        ("Ссылка на сайт;Код".encode("utf-16-le"), "text"),
+    ],
+)
+def test_what_a_file_really_is_is_told_by_its_content(content, kind):
+    assert sniff(content) == kind
+
+
+def test_a_quote_left_open_in_a_big_file_names_its_row(tmp_path):
+    rows = [AUDIT_ROWS[0], ["a.ru", "x", "13.05.2024", '"не закрыта'], *[["b.ru", "y", "13.05.2024", "x" * 100]] * 2000]
+    (tmp_path / "audit.csv").write_text("\n".join(";".join(r) for r in rows), encoding="utf-8")
+    problems = Problems()
+    assert read_table(tmp_path, "audit", problems) is None
+    assert [(p.row, p.message[:40]) for p in problems.errors] == [(2, "кавычка \" в начале ячейки не закрыта или")]

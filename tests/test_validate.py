@@ -98,7 +98,7 @@ def test_empty_and_unreadable_files(tmp_path):
     (folder / "errors.xlsx").write_bytes(b"<html><body>not a workbook</body></html>")
     found = errors_of(folder)
     assert "plan.csv: файл пуст: сохраните в него таблицу заново" in found
-    assert any(e.startswith("errors.xlsx: файл не читается как таблица") for e in found)
+    assert any(e.startswith("errors.xlsx: это веб-страница (HTML), а не книга Excel (.xlsx)") for e in found)
 
 
 def test_the_same_finding_twice_is_a_warning_and_counted_once(tmp_path):
@@ -149,3 +149,47 @@ def test_validate_of_a_good_folder_says_what_it_found(small_data):
     result = run_letters("validate", "--data", str(small_data))
     assert result.returncode == 0, result.stderr
     assert "Ошибок нет. Муниципальных образований: 3, организаций: 4, замечаний мониторинга: 4, писем будет: 2." in result.stdout
+
+
+def test_an_audit_date_that_has_not_come_yet_is_an_error(tmp_path):
+    audit = TABLES["audit"] + ["uvat.ru;widget_missing;21.05.2024;"]
+    problems = Problems()
+    load_dataset(write_data(tmp_path, audit=audit), problems, today=dt.date(2024, 5, 20))
+    assert [str(p) for p in problems.errors] == [
+        "audit.csv, строка 6, столбец «Дата проверки»: дата проверки 21.05.2024 ещё не наступила: исправьте её"
+    ]
+
+
+def test_a_row_reported_as_wrong_is_not_reported_again_where_others_refer_to_it(tmp_path):
+    municipalities = [TABLES["municipalities"][0], "Тюменский муниципальный район;Глава района;Иванов;", *TABLES["municipalities"][2:]]
+    errors = [*TABLES["errors"][:2], "below_first_screen;Виджет не на первом экране;", *TABLES["errors"][3:]]
+    assert errors_of(write_data(tmp_path, municipalities=municipalities, errors=errors)) == [
+        "municipalities.csv, строка 2, столбец «ФИО главы»: «Иванов»: нужны фамилия, имя и отчество через пробел",
+        "errors.csv, строка 3, столбец «Рекомендации по устранению»: нет текста рекомендаций: заполните ячейку",
+    ]
+
+
+def test_a_municipality_that_gets_a_letter_without_an_email_is_a_warning(tmp_path):
+    audit = TABLES["audit"] + ["uvat.ru;widget_missing;13.05.2024;"]
+    problems = problems_of(write_data(tmp_path, audit=audit))
+    assert problems.errors == []
+    assert [str(p) for p in problems.warnings] == [
+        "municipalities.csv, строка 4, столбец «Электронная почта»: у «Уватский муниципальный район» нет адреса "
+        "электронной почты, а письмо будет: впишите адрес или отправьте письмо иначе"
+    ]
+
+
+def test_a_deadline_before_the_letter_date_is_an_error(small_data):
+    found = [str(p) for p in problems_of(small_data, on=dt.date(2024, 6, 20)).errors]
+    assert found == [
+        "letters.toml, столбец «[letter] deadline»: срок ответа 14.06.2024 раньше даты письма 20.06.2024: "
+        "исправьте deadline в разделе [letter]"
+    ]
+
+
+def test_the_same_problem_is_kept_once():
+    problems = Problems()
+    problems.warning("проверьте", "audit.csv", 3)
+    problems.warning("проверьте", "audit.csv", 3)
+    problems.warning("проверьте", "audit.csv", 4)
+    assert [p.row for p in problems] == [3, 4]
