@@ -42,8 +42,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 _RUSSIAN = Locale("ru")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup off: messages carry clerks' data, and «[sender]» or «Район [/b]» must print as written
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 DataOption = Annotated[Path, typer.Option("--data", help="Папка с таблицами и letters.toml.")]
 JournalOption = Annotated[
@@ -202,6 +203,89 @@ def verify_command(
     out.print(f"Всё сходится: {_count(len(rows), 'пакет', 'пакета', 'пакетов')}, файлы совпадают с manifest.csv и журналом.")
 
 
+# --- letters mail: one block, beside its command ---
+
+from . import mail as mailing  # noqa: E402
+
+
+class Attach(str, enum.Enum):
+    pdf = "pdf"
+    docx = "docx"
+
+
+@app.command("mail")
+def mail_command(
+    date: Annotated[str, typer.Option("--date", help="Дата писем, ДД.ММ.ГГГГ.")],
+    data: DataOption = Path("data"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Папка со сборками (та же, что в build).")] = Path("out"),
+    journal: JournalOption = None,
+    send: Annotated[bool, typer.Option("--send", help="Отправить. Без него письма только записываются в OUT/<дата>/outbox/*.eml.")] = False,
+    smtp: Annotated[Optional[str], typer.Option(
+        "--smtp", envvar="LETTERS_SMTP",
+        help="Почтовый сервер: smtp://пользователь@сервер:587 (STARTTLS) или smtps://пользователь@сервер:465; "
+             "пароль — только в переменной окружения LETTERS_SMTP_PASSWORD.")] = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Только письма этим МО (можно повторять).")] = None,
+    attach: Annotated[Attach, typer.Option("--attach", help="Что вкладывать: pdf (по умолчанию) или docx.")] = Attach.pdf,
+    rate: Annotated[Optional[int], typer.Option("--rate", min=1, help="Не больше стольких писем в минуту (по умолчанию [mail] rate, иначе 20).")] = None,
+    retry: Annotated[Optional[list[str]], typer.Option(
+        "--retry", help="Номер письма, отправка которого не подтверждена и которое не дошло, или которое надо дослать "
+                        "по адресам, куда оно не ушло (можно повторять).")] = None,
+    confirm: Annotated[Optional[list[str]], typer.Option(
+        "--confirm", help="Номер письма, отправка которого не подтверждена, но оно дошло: отметить отправленным.")] = None,
+) -> None:
+    """Разослать письма главам: .eml в outbox или, с --send, через SMTP — каждое ровно один раз."""
+    request = mailing.MailRequest(
+        date=_parse_date(date), data=data, out=out_dir, journal=journal, send=send, smtp=smtp,
+        password=os.environ.get(mailing.PASSWORD_VARIABLE) or None, only=tuple(only or ()), attach=attach.value,
+        rate=rate, retry=tuple(retry or ()), confirm=tuple(confirm or ()),
+    )
+    with _progress() as report:
+        try:
+            result = mailing.mail(request, report)
+        except mailing.MailUsageError as exc:
+            err.print(f"Ошибка в команде: {exc}. Справка: letters mail --help")
+            raise typer.Exit(ExitCode.USAGE) from None
+        except KeyboardInterrupt:
+            err.print("Рассылка прервана. Отправленные письма записаны в журнал; та же команда отправит только "
+                      "оставшиеся (о письме, которое уходило в момент прерывания, она скажет, как его проверить).")
+            raise typer.Exit(ExitCode.INVALID_INPUT) from None
+    _show_mail(result, request)
+    raise typer.Exit(ExitCode.INVALID_INPUT if result.problems.has_errors else ExitCode.OK)
+
+
+def _show_mail(result: mailing.MailResult, request: mailing.MailRequest) -> None:
+    headings = {Level.ERROR: "Не отправлено или требует внимания", Level.WARNING: "Предупреждения", Level.NOTE: "Замечания"}
+    for level, heading in headings.items():
+        group = [p for p in result.problems if p.level is level]
+        if group:
+            err.print(f"{heading}: {len(group)}")
+            for problem in group:
+                err.print(f"  • {problem}", soft_wrap=True)
+
+    def listing(outcomes, files: bool = False) -> None:
+        for o in outcomes:
+            to = ", ".join(o.recipients)
+            out.print(f"  № {o.number}  {o.municipality} → {to}" + (f": {o.file.name}" if files and o.file else ""))
+
+    if confirmed := result.of(mailing.CONFIRMED):
+        out.print(f"Отмечены в журнале отправленными по вашему подтверждению: {_count(len(confirmed), 'письмо', 'письма', 'писем')}")
+        listing(confirmed)
+    if already := result.of(mailing.ALREADY):
+        out.print(f"Отправлены раньше (повторно не отправляются): {_count(len(already), 'письмо', 'письма', 'писем')}")
+        listing(already)
+    if written := result.of(mailing.WRITTEN):
+        out.print(f"Подготовлено к отправке: {_count(len(written), 'письмо', 'письма', 'писем')} в папке "
+                  f"{result.folder / mailing.OUTBOX} (ничего не отправлено; отправить: "
+                  f"letters mail --date {dates.numeric(request.date)} --send --smtp smtp://…)")
+        listing(written, files=True)
+    if mailed := result.of(mailing.MAILED):
+        out.print(f"Отправлено через {result.server or 'почтовый сервер'}: {_count(len(mailed), 'письмо', 'письма', 'писем')} "
+                  "(записано в журнал)")
+        listing(mailed)
+    if not result.outcomes and not result.problems.has_errors:
+        out.print("Отправлять нечего: писем, ждущих отправки, нет.")
+
+
 @app.command()
 def version() -> None:
     """Показать версию программы."""
@@ -236,7 +320,7 @@ class _progress:
         if not err.is_terminal:
             return None
         self._bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             console=err, transient=True,
         )
         self._bar.start()

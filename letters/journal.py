@@ -68,6 +68,9 @@ letters = sa.Table(
     sa.Column("cancelled_at", sa.DateTime(timezone=True)),
     sa.Column("message_id", sa.Text),
     sa.Column("recipients", sa.Text),
+    # `letters mail`: set before a message leaves, cleared when the outcome is known
+    sa.Column("mail_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("mail_refused", sa.Text),  # addresses the server refused, with its answers
     sa.UniqueConstraint("year", "seq", name="uq_letters_year_seq"),
 )
 # one live letter per municipality and date: a re-run keeps the number (a sent letter
@@ -116,6 +119,12 @@ class Letter:
     message_id: str | None = None
     recipients: str | None = None
     created_at: dt.datetime | None = None
+    mail_attempt_at: dt.datetime | None = None
+
+    @property
+    def went_out(self) -> bool:
+        """Sent, or handed to the mail server without an answer: either way it may be read."""
+        return self.status == SENT or self.mail_attempt_at is not None
 
     @classmethod
     def from_row(cls, row) -> Letter:
@@ -151,6 +160,8 @@ class Journal:
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         try:
             with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":  # two first builds must not both create the schema
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(7337002)"))
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except (OperationalError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
@@ -311,6 +322,70 @@ class Journal:
                 yield
         else:
             yield
+
+    # --- mailing (`letters mail`), sent once and only once ---
+    # The attempt is recorded before a message leaves (mail_attempt_at, its Message-ID and
+    # recipients); when the server has accepted it the letter becomes sent in one update, and
+    # when it surely did not leave the attempt is cleared. An attempt still open later means
+    # nobody knows whether the letter went: it is never sent again without the clerk's word.
+
+    def mail_attempt(self, number: str) -> MailAttempt | None:
+        query = sa.select(letters.c.mail_attempt_at, letters.c.mail_refused).where(letters.c.number == number)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return MailAttempt(_aware(row.mail_attempt_at), row.mail_refused or "") if row else None
+
+    def begin_mail(self, number: str, message_id: str, recipients: str, retry: bool = False) -> bool:
+        """Record an attempt to mail the letter; False if it is not this run's to send (not
+        issued, already being sent, or given another Message-ID by another run). With
+        `retry` the clerk has said an open attempt may go again, or a sent letter may go to
+        the addresses that have not had it."""
+        same_id = sa.or_(letters.c.message_id.is_(None), letters.c.message_id == message_id)
+        if retry:
+            allowed = sa.and_(letters.c.status.in_((ISSUED, SENT)), letters.c.replaced_by.is_(None), same_id)
+        else:
+            allowed = sa.and_(letters.c.status == ISSUED, letters.c.mail_attempt_at.is_(None), same_id)
+        stamp = now()
+        keep_sent = sa.case((letters.c.status == SENT, letters.c.recipients), else_=recipients)  # whom it reached
+        with self.engine.begin() as connection:
+            result = connection.execute(letters.update().where(letters.c.number == number, allowed).values(
+                mail_attempt_at=stamp, message_id=message_id, recipients=keep_sent, updated_at=stamp))
+        return result.rowcount == 1
+
+    def end_mail(self, number: str, message_id: str, recipients: str, refused: str = "",
+                 sent_at: dt.datetime | None = None) -> None:
+        """The server accepted the message: the letter is sent (the first sending time is kept)."""
+        stamp = now()
+        with self.engine.begin() as connection:
+            result = connection.execute(letters.update().where(
+                letters.c.number == number, letters.c.message_id == message_id,
+                letters.c.mail_attempt_at.is_not(None), letters.c.status.in_((ISSUED, SENT)),
+            ).values(
+                status=SENT, sent_at=sa.func.coalesce(letters.c.sent_at, sent_at or stamp), recipients=recipients,
+                mail_refused=refused or None, mail_attempt_at=None, updated_at=stamp,
+            ))
+        if result.rowcount != 1:
+            raise JournalError(f"письмо № {number}: в журнале нет начатой отправки с Message-ID {message_id}")
+
+    def abandon_mail(self, number: str, message_id: str) -> None:
+        """The message surely did not leave: the attempt is cleared, the Message-ID kept for the next one."""
+        with self.engine.begin() as connection:
+            connection.execute(letters.update().where(letters.c.number == number, letters.c.message_id == message_id)
+                               .values(mail_attempt_at=None, updated_at=now()))
+
+
+@dataclass(frozen=True)
+class MailAttempt:
+    """A mailing in progress or whose outcome is unknown (`started_at`), and the addresses
+    the server refused when the letter was sent."""
+
+    started_at: dt.datetime | None
+    refused: str = ""
+
+
+def _aware(stamp: dt.datetime | None) -> dt.datetime | None:
+    """SQLite gives back the UTC times the journal writes without their zone."""
+    return stamp.replace(tzinfo=dt.timezone.utc) if stamp is not None and stamp.tzinfo is None else stamp
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,9 @@ def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> 
     return [m for m in with_findings if m.name in chosen]
 
 
+_PHASES = {"appendices": "приложения", "letters": "письма"}  # what the progress bar says
+
+
 class _Failed(Exception):
     def __init__(self, message: str, file: str = "", municipality: str = ""):
         super().__init__(message)
@@ -235,7 +238,7 @@ class _Build:
             return
         for municipality in recipients:
             letter = active.get(municipality.name)
-            if letter is None or letter.status != SENT:
+            if letter is None or not letter.went_out:
                 continue
             sheets = [int(s) for s in letter.sheets.split("+")] if letter.sheets else []
             if len(sheets) != 4 or self._content_sha(municipality, letter, tuple(sheets[1:])) != letter.content_sha256:
@@ -258,7 +261,7 @@ class _Build:
         packs = []
         for municipality in recipients:
             letter = active.get(municipality.name)
-            if letter is None or (letter.status == SENT and self.request.reissue and not self._unchanged_sent(municipality, letter)):
+            if letter is None or (letter.went_out and self.request.reissue and not self._unchanged_sent(municipality, letter)):
                 letter = self.journal.reserve(
                     self.request.date, municipality.name, settings.number_pattern, settings.first_number,
                     self.build_id, replaces=letter.number if letter else None, out_dir=str(self.request.out.resolve()),
@@ -282,7 +285,7 @@ class _Build:
             if letter.number in building or letter.status == CANCELLED:
                 continue
             held = letter.municipality in keep or (self.request.only and letter.municipality not in building)
-            if letter.status in (SENT, REPLACED) or held:
+            if letter.status in (SENT, REPLACED) or letter.went_out or held:
                 row = live.get(letter.number)
                 if row is not None:
                     for path in row_paths(row):
@@ -315,6 +318,7 @@ class _Build:
         same names, so each document is converted under a unique name and moved back."""
         work = folder / f".convert-{phase}"
         work.mkdir()
+        label = _PHASES[phase]
         queue: dict[Path, tuple[_Pack, str]] = {}
         total = sum(len(documents(p)) for p in packs)
         for done, (pack, (template, context, target)) in enumerate(
@@ -325,7 +329,7 @@ class _Build:
             if digest is not None and reuse.take(digest, folder / target):
                 self.memo.put(key, digest)
                 pack.docx_sha.append(digest)  # the same inputs as a live document: not even rendered
-                self.progress(f"{phase}: docx", done, total)
+                self.progress(f"{label}: Word", done, total)
                 continue
             data = self._render(template, context, pack)
             digest = hashlib.sha256(data).hexdigest()
@@ -337,8 +341,8 @@ class _Build:
                 alias = work / f"{len(queue):05d}.docx"
                 link_or_copy(folder / target, alias)
                 queue[alias] = (pack, target)
-            self.progress(f"{phase}: docx", done, total)
-        failed = self._convert(queue, work, folder, phase, total - len(queue), total)
+            self.progress(f"{label}: Word", done, total)
+        failed = self._convert(queue, work, folder, label, total - len(queue), total)
         shutil.rmtree(work)
         for pack in failed:
             shutil.rmtree(folder / pack.files.folder, ignore_errors=True)
@@ -351,7 +355,7 @@ class _Build:
         def converted(count: int) -> None:
             nonlocal done
             done += count
-            self.progress(f"{phase}: pdf", done, total)
+            self.progress(f"{phase}: PDF", done, total)
 
         if not queue:
             return set()

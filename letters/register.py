@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import dates
 from .journal import STATUS_NAMES, Letter
+from .packs import spreadsheet_safe
 
 COLUMNS = (
     "Рег. номер", "Дата", "Адресат", "Краткое содержание", "Кем подписан", "Исполнитель",
@@ -19,6 +20,11 @@ COLUMNS = (
 
 def register_rows(letters: list[Letter]) -> list[dict[str, str]]:
     return [_row(letter) for letter in letters]
+
+
+def _safe(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """No cell that Excel or LibreOffice would run as a formula."""
+    return [{k: spreadsheet_safe(v) for k, v in row.items()} for row in rows]
 
 
 def _row(letter: Letter) -> dict[str, str]:
@@ -64,7 +70,7 @@ def _note(letter: Letter) -> str:
 
 def export(letters: list[Letter], path: Path) -> None:
     """To .xlsx or .csv (UTF-8 with BOM and `;`, as Excel in Russia opens it)."""
-    rows = register_rows(letters)
+    rows = _safe(register_rows(letters))
     if path.suffix.lower() == ".xlsx":
         pd.DataFrame(rows, columns=COLUMNS).to_excel(path, index=False, sheet_name="Журнал", engine="openpyxl")
         return

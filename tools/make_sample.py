@@ -109,6 +109,24 @@ pattern = "{seq}/{yy}"
 # С какого порядкового номера начинать в новом году (если в журнале
 # уже есть номера этого года, программа продолжит после наибольшего).
 first = 1337
+
+[mail]
+# Рассылка писем по электронной почте (letters mail). Все ключи можно не писать.
+# Адрес отправителя; если ключа нет — email из раздела [sender]. Можно с именем:
+# from = "Департамент информатизации Тюменской области <di@72to.ru>"
+# Тема письма: {number} — номер, {date} — дата письма, {subject} — заголовок
+# из раздела [letter], {municipality} — муниципальное образование.
+subject = "Исх. № {number} от {date} — {subject}"
+# Не больше стольких писем в минуту: Яндекс и Mail.ru блокируют ящик, который
+# отправляет много писем сразу (и не больше ~500 писем в день).
+rate = 20
+# Копия каждого письма в архив отдела (адресаты её не видят), например:
+# bcc = "archive@72to.ru"
+# Куда отвечать, если не на адрес отправителя, например:
+# reply_to = "sokolova@72to.ru"
+# Почтовый сервер: smtp://имя@сервер:587 (с STARTTLS) или smtps://имя@сервер:465.
+# Пароль здесь не пишется: его задают в переменной окружения LETTERS_SMTP_PASSWORD.
+# smtp = "smtp://di@72to.ru@smtp.yandex.ru:587"
 '''
 
 
@@ -1189,6 +1207,7 @@ def _check_toml(path: Path) -> None:
         "executor": {"name", "phone"},
         "letter": {"subject", "deadline", "incoming_number", "incoming_date", "appendix_titles"},
         "numbering": {"pattern", "first"},
+        "mail": {"subject", "rate"},
     }
     assert set(cfg) == set(schema), cfg.keys()
     for section, keys in schema.items():
@@ -1202,6 +1221,7 @@ def _check_toml(path: Path) -> None:
     assert cfg["letter"]["deadline"] == "14.06.2024"
     assert len(cfg["letter"]["appendix_titles"]) == 3
     assert cfg["numbering"] == {"pattern": "{seq}/{yy}", "first": 1337}
+    assert cfg["mail"] == {"subject": "Исх. № {number} от {date} — {subject}", "rate": 20}
 
 
 def self_check() -> None:
