@@ -9,9 +9,9 @@ and the ones missing are retried one by one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-import queue
 import shutil
 import signal
 import subprocess
@@ -19,8 +19,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
@@ -98,45 +98,49 @@ class Converter:
     timeout_per_document: float = 60.0
     startup_timeout: float = 60.0
     pdfa: bool = False
+    _running: set = field(default_factory=set, repr=False)
 
-    def convert(self, documents: list[Path], outdir: Path, on_done: Callable[[int], None] | None = None) -> dict[Path, Path]:
+    def convert(self, documents: Iterable[Path], outdir: Path, on_done: Callable[[int], None] | None = None) -> dict[Path, Path]:
         """PDF path by .docx path; raises ConversionError naming what could not be converted.
 
-        The documents' file names must be unique: LibreOffice writes `outdir/<stem>.pdf`.
+        `documents` may be a generator that renders them: the workers start converting as
+        soon as the first ones are there, so LibreOffice does not wait for Python. The file
+        names must be unique: LibreOffice writes `outdir/<stem>.pdf`.
         """
-        stems = [d.stem for d in documents]
-        if len(set(stems)) != len(stems):
-            raise ValueError("documents to convert must have unique file names")
         outdir.mkdir(parents=True, exist_ok=True)
-        expected = {d: outdir / f"{d.stem}.pdf" for d in documents}
-        chunks = queue.Queue()
-        for chunk in _chunks(documents, self.jobs):
-            chunks.put(chunk)
-        failed: list[Path] = []
+        feed, expected, failed, pdfs = _Feed(), {}, [], set()
         lock = threading.Lock()
 
-        def worker(index: int, profile: Path) -> None:
-            while True:
-                try:
-                    chunk = chunks.get_nowait()
-                except queue.Empty:
-                    return
+        def worker(profile: Path) -> None:
+            while (chunk := feed.take(least=40, most=200)) is not None:
                 lost = self._convert_chunk(chunk, expected, profile, on_done, lock)
                 with lock:
                     failed.extend(lost)
 
-        with tempfile.TemporaryDirectory(prefix="letters-soffice-") as profiles:
-            threads = [
-                threading.Thread(target=worker, args=(i, Path(profiles) / f"w{i}"), daemon=True)
-                for i in range(min(self.jobs, max(1, len(documents))))
-            ]
+        with contextlib.ExitStack() as stack:
+            profiles = [stack.enter_context(_profile(i)) for i in range(self.jobs)]
+            threads = [threading.Thread(target=worker, args=(p,), daemon=True) for p in profiles]
             for thread in threads:
                 thread.start()
-            for thread in threads:
-                thread.join()
+            try:
+                for document in documents:
+                    pdf = outdir / f"{document.stem}.pdf"
+                    if pdf in pdfs:
+                        raise ValueError("documents to convert must have unique file names")
+                    pdfs.add(pdf)
+                    expected[document] = pdf
+                    feed.put(document)
+            except BaseException:
+                feed.close()
+                self._stop_all()
+                raise
+            finally:
+                feed.close()
+                for thread in threads:
+                    thread.join()
         if failed:
             converted = {d: pdf for d, pdf in expected.items() if d not in failed}
-            raise ConversionError(sorted(failed, key=documents.index), converted)
+            raise ConversionError(sorted(failed, key=list(expected).index), converted)
         return expected
 
     def _convert_chunk(self, chunk, expected, profile, on_done, lock) -> list[Path]:
@@ -167,6 +171,7 @@ class Converter:
             # its own session: on a timeout the whole group (soffice.bin too) is killed
             start_new_session=(sys.platform != "win32"),
         )
+        self._running.add(process)
         unseen = list(batch)  # documents whose PDF has not appeared yet, in conversion order
         reported = 0
         deadline = time.monotonic() + self.startup_timeout + self.timeout_per_document
@@ -186,7 +191,13 @@ class Converter:
         except BaseException:  # Ctrl-C: leave no soffice behind holding its profile
             _kill(process)
             raise
+        self._running.discard(process)
         self._report(sum(_is_pdf(expected[d]) for d in batch), reported, on_done, lock)
+
+    def _stop_all(self) -> None:
+        """The build is abandoned (an error, Ctrl-C): no LibreOffice is left running."""
+        for process in list(self._running):
+            _kill(process)
 
     @staticmethod
     def _report(finished: int, reported: int, on_done, lock) -> int:
@@ -196,11 +207,72 @@ class Converter:
         return max(finished, reported)
 
 
-def _chunks(documents: list[Path], jobs: int) -> list[list[Path]]:
-    """Chunks small enough to spread the work evenly over the workers, big enough that
-    starting LibreOffice (about half a second) stays a small part of each."""
-    size = max(10, min(200, -(-len(documents) // (jobs * 4))))
-    return [documents[i : i + size] for i in range(0, len(documents), size)]
+class _Feed:
+    """Documents as they are rendered, for the workers to take in chunks: big enough that
+    starting LibreOffice (about half a second) stays a small part of a chunk, and taken
+    as soon as that many are there."""
+
+    def __init__(self):
+        self._items: list[Path] = []
+        self._closed = False
+        self._ready = threading.Condition()
+
+    def put(self, item: Path) -> None:
+        with self._ready:
+            self._items.append(item)
+            self._ready.notify_all()
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+
+    def take(self, least: int, most: int) -> list[Path] | None:
+        """Up to `most` documents once there are `least` (or all that are left); None at the end."""
+        with self._ready:
+            while len(self._items) < least and not self._closed:
+                self._ready.wait()
+            if not self._items:
+                return None
+            chunk, self._items = self._items[:most], self._items[most:]
+            return chunk
+
+
+@contextlib.contextmanager
+def _profile(index: int):
+    """A LibreOffice profile kept between builds (a new one costs seconds at first start),
+    locked while in use: two processes on one profile silently lose PDFs."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "letters" / "soffice"
+    for slot in range(index, index + 32, 1):
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            handle = open(root / f"w{slot}.lock", "a+b")
+        except OSError:
+            break
+        if _try_lock(handle):
+            try:
+                yield root / f"w{slot}"
+            finally:
+                handle.close()  # closing the file releases the lock
+            return
+        handle.close()
+    with tempfile.TemporaryDirectory(prefix="letters-soffice-") as folder:  # no cache folder to use
+        yield Path(folder)
+
+
+def _try_lock(handle) -> bool:
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
 
 
 def stabilise(pdf: Path, date: dt.date, title: str) -> None:

@@ -311,8 +311,8 @@ class _Build:
 
     def _render_and_convert(self, packs: list[_Pack], folder: Path, phase: str, documents, reuse: _Reuse) -> list[_Pack]:
         """Render each pack's documents; a document whose .docx is byte for byte one that is
-        live in `out/` takes the live files, the rest are converted in one batch. Returns the
-        packs that came out whole; the others are left out and reported.
+        live in `out/` takes the live files, the rest go to LibreOffice as they are rendered.
+        Returns the packs that came out whole; the others are left out and reported.
 
         LibreOffice writes `<stem>.pdf` into one folder, and every pack has files of the
         same names, so each document is converted under a unique name and moved back."""
@@ -321,46 +321,47 @@ class _Build:
         label = _PHASES[phase]
         queue: dict[Path, tuple[_Pack, str]] = {}
         total = sum(len(documents(p)) for p in packs)
-        for done, (pack, (template, context, target)) in enumerate(
-            ((p, d) for p in packs for d in documents(p)), 1
-        ):
-            key = self.memo.key(self.templates[template], context)
-            digest = self.memo.get(key)
-            if digest is not None and reuse.take(digest, folder / target):
-                self.memo.put(key, digest)
-                pack.docx_sha.append(digest)  # the same inputs as a live document: not even rendered
+
+        def rendered():
+            """Render each document, and hand to LibreOffice the ones not taken from `out/`."""
+            for done, (pack, (template, context, target)) in enumerate(
+                ((p, d) for p in packs for d in documents(p)), 1
+            ):
                 self.progress(f"{label}: Word", done, total)
-                continue
-            data = self._render(template, context, pack)
-            digest = hashlib.sha256(data).hexdigest()
-            self.memo.put(key, digest)
-            pack.docx_sha.append(digest)
-            if not reuse.take(digest, folder / target):
-                (folder / target).parent.mkdir(parents=True, exist_ok=True)
-                (folder / target).write_bytes(data)
-                alias = work / f"{len(queue):05d}.docx"
-                link_or_copy(folder / target, alias)
-                queue[alias] = (pack, target)
-            self.progress(f"{label}: Word", done, total)
-        failed = self._convert(queue, work, folder, label, total - len(queue), total)
+                key = self.memo.key(self.templates[template], context)
+                digest = self.memo.get(key)
+                if digest is None or not reuse.take(digest, folder / target):
+                    data = self._render(template, context, pack)
+                    digest = hashlib.sha256(data).hexdigest()
+                    if not reuse.take(digest, folder / target):
+                        (folder / target).parent.mkdir(parents=True, exist_ok=True)
+                        (folder / target).write_bytes(data)
+                        alias = work / f"{len(queue):05d}.docx"
+                        link_or_copy(folder / target, alias)
+                        queue[alias] = (pack, target)
+                        yield alias
+                self.memo.put(key, digest)  # the same inputs as a live document are not rendered again
+                pack.docx_sha.append(digest)
+
+        failed = self._convert(rendered(), queue, work, folder, label, total)
         shutil.rmtree(work)
         for pack in failed:
             shutil.rmtree(folder / pack.files.folder, ignore_errors=True)
         return [p for p in packs if p not in failed]
 
-    def _convert(self, queue: dict[Path, tuple[_Pack, str]], work: Path, folder: Path, phase: str,
-                 done: int, total: int) -> set[_Pack]:
+    def _convert(self, documents, queue: dict[Path, tuple[_Pack, str]], work: Path, folder: Path, phase: str,
+                 total: int) -> set[_Pack]:
         """Convert, move each PDF beside its .docx and make its bytes stable; the packs
         with a document that could not be converted."""
+        done = 0
+
         def converted(count: int) -> None:
             nonlocal done
             done += count
             self.progress(f"{phase}: PDF", done, total)
 
-        if not queue:
-            return set()
         try:
-            pdfs, failed = self.converter.convert(list(queue), work / "pdf", on_done=converted), []
+            pdfs, failed = self.converter.convert(documents, work / "pdf", on_done=converted), []
         except ConversionError as exc:
             pdfs, failed = exc.converted, exc.failed
         for alias, pdf in pdfs.items():
