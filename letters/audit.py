@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -215,8 +215,11 @@ def screen_verdicts(screen: ScreenCheck, *, script_failed: bool = False) -> list
 
     verdicts: list[Verdict] = []
     below = box.y >= screen.view_height and not box.fixed
-    if below:
+    if below and screen.viewport is DESKTOP:
         verdicts.append(Verdict("below_first_screen", _below_text(box, screen), name))
+    elif below:
+        # The first screen is defined at 1366×768; on a phone, out of sight is `needs_scroll`.
+        verdicts.append(Verdict("needs_scroll", _scroll_problem(box, screen), name))
     else:
         seen = _see_through_problem(box) or _cover_problem(box)
         if seen:
@@ -236,9 +239,8 @@ def needs_phone_check(desktop: ScreenCheck | None) -> bool:
     if desktop is None or desktop.widget is None:
         return False
     box = desktop.widget
-    if _display_problem(box) or (box.y >= desktop.view_height and not box.fixed):
-        return False
-    return True
+    below = box.y >= desktop.view_height and not box.fixed
+    return not (_display_problem(box) or below)
 
 
 def size_problem(box: WidgetBox) -> str:
@@ -286,8 +288,9 @@ def size_problem(box: WidgetBox) -> str:
 
 def lko_verdict(check: SiteCheck, organization: Organization) -> Verdict | None:
     """`wrong_lko`: the cabinet id in Widget(…) is not the organization's «ЛКО для сообщений»."""
-    if check.unavailable or not (check.has_script or check.inner_page):
-        return None
+    complete = check.has_script and check.has_container
+    if check.unavailable or not (complete or check.inner_page):
+        return None  # no widget code to read the id from: `widget_missing` says enough
     expected = _digits(organization.lko_messages)
     if not expected:
         return None  # nothing to compare with: the registry does not say
@@ -295,7 +298,7 @@ def lko_verdict(check: SiteCheck, organization: Organization) -> Verdict | None:
     if not ids:
         return Verdict(
             "wrong_lko",
-            "На странице не найден вызов Widget(\"https://pos.gosuslugi.ru/form\", ЛКО) — "
+            'На странице не найден вызов Widget("https://pos.gosuslugi.ru/form", ЛКО) — '
             f"форма обращения не откроется; ЛКО для сообщений по реестру — {expected}.",
         )
     if expected in ids:
@@ -307,7 +310,9 @@ def lko_verdict(check: SiteCheck, organization: Organization) -> Verdict | None:
     return Verdict("wrong_lko", text + ".")
 
 
-def verdicts_for(check: SiteCheck, organizations: Sequence[Organization]) -> list[tuple[Organization, list[Verdict]]]:
+def verdicts_for(
+    check: SiteCheck, organizations: Sequence[Organization]
+) -> list[tuple[Organization, list[Verdict]]]:
     """Findings of each organization that has this site."""
     common = site_verdicts(check)
     note = redirect_note(check)
@@ -326,12 +331,27 @@ def verdicts_for(check: SiteCheck, organizations: Sequence[Organization]) -> lis
 
 def redirect_note(check: SiteCheck) -> str:
     """A site that moved to another host is checked where it went, and the comment says so."""
-    if not check.final_url or check.unavailable and not check.final_url:
+    if not check.final_url:
         return ""
     before, after = _host(check.url), _host(check.final_url)
     if before and after and before != after:
         return f"Сайт перенаправляет на {check.final_url}."
     return ""
+
+
+def best_box(boxes: Sequence[WidgetBox]) -> WidgetBox | None:
+    """Of several containers on a page (a copy for phones hidden on computers, say), the one a
+    person is most likely to see: shown, not transparent, highest on the page."""
+    if not boxes:
+        return None
+    return min(boxes, key=lambda b: (bool(_display_problem(b)), b.opacity < MIN_OPACITY, b.y))
+
+
+def screenshot_name(site_key: str, viewport: Viewport) -> str:
+    """`school5.example.ru` → `school5.example.ru.png`; the phone's gets `-phone`."""
+    stem = re.sub(r"[^\w.-]+", "_", site_key).strip("._") or "site"
+    suffix = "" if viewport is DESKTOP else f"-{viewport.name}"
+    return f"{stem}{suffix}.png"
 
 
 # --- pieces of the rules -------------------------------------------------------------------
@@ -403,7 +423,7 @@ def _scroll_problem(box: WidgetBox, screen: ScreenCheck) -> str:
     where = screen.viewport.title
     height, top, bottom = round(box.height), round(box.y), round(box.bottom)
     view_h, view_w = round(screen.view_height), round(screen.view_width)
-    if screen.viewport is PHONE and top >= view_h:
+    if top >= view_h:
         return f"{_cap(where)} виджет начинается на высоте {top} px, ниже первого экрана ({view_h} px)."
     if bottom > view_h + 1:
         return (
@@ -441,7 +461,7 @@ def _digits(text: str) -> str:
 
 def _host(url: str) -> str:
     host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
+    return host.removeprefix("www.")
 
 
 def _cap(text: str) -> str:
@@ -472,10 +492,10 @@ def widget_ids_in(source: str) -> list[str]:
 
 
 def script_key(url: str) -> str:
-    """Host and path, lower case: the script counts whether linked as https, http or `//`,
-    with or without a query string."""
+    """Host name and path, lower case: the script counts whether linked as https, http or `//`,
+    on whatever port, with or without a query string."""
     parts = urlsplit(url if "//" in url else "//" + url)
-    return f"{(parts.netloc or '').lower()}{parts.path}"
+    return f"{(parts.hostname or '').lower()}{parts.path}"
 
 
 def is_script_url(url: str, script_url: str) -> bool:
@@ -483,11 +503,27 @@ def is_script_url(url: str, script_url: str) -> bool:
 
 
 _NOT_PAGES = re.compile(
-    r"\.(pdf|docx?|xlsx?|pptx?|odt|ods|rtf|zip|rar|7z|jpe?g|png|gif|webp|svg|mp3|mp4|avi|sig)$", re.I
+    r"\.(pdf|docx?|xlsx?|pptx?|odt|ods|rtf|zip|rar|7z|jpe?g|png|gif|webp|svg|mp3|mp4|avi|sig)$", re.IGNORECASE
 )
 # Words of the links under which sites usually put the widget when it is not on the main page.
-_LIKELY = ("обратн", "обращени", "приемн", "приёмн", "связ", "вопрос", "пос", "госуслуг",
-           "feedback", "obrat", "obrash", "priem", "svyaz", "contact", "kontakt", "pos")
+_LIKELY = (
+    "обратн",
+    "обращени",
+    "приемн",
+    "приёмн",
+    "связ",
+    "вопрос",
+    "пос",
+    "госуслуг",
+    "feedback",
+    "obrat",
+    "obrash",
+    "priem",
+    "svyaz",
+    "contact",
+    "kontakt",
+    "pos",
+)
 
 
 def inner_links(links: Iterable[tuple[str, str]], page_url: str, site_url: str, limit: int) -> list[str]:
@@ -622,7 +658,9 @@ def write_audit_xlsx(findings: Iterable[SiteFinding], path: Path) -> None:
         row[0].alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
     path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    partial = path.with_name(f".{path.name}.part")  # a run cut short leaves no half-written table
+    book.save(partial)
+    os.replace(partial, path)
 
 
 def _relative(target: Path, start: Path) -> str:

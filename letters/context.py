@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import struct
+import zlib
 from dataclasses import asdict
+from pathlib import Path
 
 from . import dates
 from .model import Dataset, ErrorType, Finding, Municipality
+from .render import Picture
 
 
 def pack_context(
@@ -45,6 +50,7 @@ def pack_context(
         ],
         "appendix_number": appendix_number,
         "findings": [_finding(n, f) for n, f in enumerate(findings, 1)],
+        "screenshots": _screenshots(findings),
         "findings_count": len(findings),
         "organizations_count": len({f.organization.site_key for f in findings}),
         "recommendations": _recommendations(findings, dataset.errors),
@@ -74,7 +80,47 @@ def _finding(n: int, finding: Finding) -> dict:
         "code": finding.error.code,
         "checked_at": dates.numeric(finding.checked_at),
         "details": finding.details,
+        "screenshot": _picture(finding.screenshot) or "",
     }
+
+
+def _screenshots(findings: list[Finding]) -> list[dict]:
+    """Appendix 1's figures: one per site and picture, in the order of the findings, with the
+    titles of the errors it shows (a site checked on a phone too may have a second picture)."""
+    figures: dict[tuple[str, Path], dict] = {}
+    for finding in findings:
+        picture = _picture(finding.screenshot)
+        if picture is None:
+            continue
+        key = (finding.organization.site_key, finding.screenshot)
+        if key not in figures:
+            figures[key] = {
+                "n": len(figures) + 1,
+                "organization": finding.organization.name,
+                "site": finding.organization.site,
+                "titles": [],
+                "picture": picture,
+            }
+        figures[key]["titles"].append(finding.error.title)
+    for figure in figures.values():
+        figure["errors"] = "; ".join(figure.pop("titles"))
+    return list(figures.values())
+
+
+def _picture(path: Path | None) -> Picture | None:
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+        return _picture_of(path, stat.st_mtime_ns, stat.st_size)
+    except OSError:  # removed since the check: the letter goes without it
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _picture_of(path: Path, mtime_ns: int, size: int) -> Picture:
+    # Read once per file version: every document of a pack gets the same context.
+    return Picture.from_file(path)
 
 
 def _recommendations(findings: list[Finding], catalogue: list[ErrorType]) -> list[dict]:
@@ -113,4 +159,22 @@ def sample_context() -> dict:
         findings=[Finding(organization, error, dt.date(2024, 5, 13), "комментарий")],
         plan=[PlanItem("Мероприятие", "до 14.06.2024", "Ответственный", "Результат")],
     )
-    return pack_context(dataset, municipality, "1/24", dt.date(2024, 5, 20), (1, 1, 1), 1)
+    context = pack_context(dataset, municipality, "1/24", dt.date(2024, 5, 20), (1, 1, 1), 1)
+    # The screenshot of a `letters audit` table is a file; the sample's picture is made here.
+    picture = Picture.from_bytes(_sample_png())
+    context["findings"][0]["screenshot"] = picture
+    context["screenshots"] = [
+        {"n": 1, "organization": organization.name, "site": organization.site, "errors": error.title, "picture": picture}
+    ]
+    return context
+
+
+def _sample_png(width: int = 16, height: int = 9) -> bytes:
+    """A small grey PNG, written by hand so that no imaging library is needed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    rows = b"".join(b"\x00" + b"\xc0" * width for _ in range(height))  # filter 0, then the pixels
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")

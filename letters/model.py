@@ -9,6 +9,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Finding:
     error: ErrorType
     checked_at: dt.date
     details: str = ""
+    screenshot: Path | None = None  # «Снимок экрана» of a `letters audit` table, checked to exist
 
 
 @dataclass(frozen=True)

@@ -14,20 +14,51 @@ import io
 import re
 import struct
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from docxtpl import DocxTemplate
+from docx.image.exceptions import InvalidImageStreamError, UnexpectedEndOfFileError, UnrecognizedImageError
+from docx.image.image import Image
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
 
 from .problems import Problems
 
 NAMES = ("letter", "appendix1", "appendix2", "appendix3")
+# A picture takes the text's width less a margin (the text is 180 mm wide), unless it is so
+# tall (a phone's screen) that the page and its caption would not hold it.
+PICTURE_WIDTH_MM = 170
+PICTURE_MAX_HEIGHT_MM = 200
 
 
 class RenderError(Exception):
     """A template that cannot be rendered; the message is for the clerk, in Russian."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture in the context. docxtpl's InlineImage needs the document being rendered, which
+    exists only inside `Template.render`; there each Picture becomes one.
+
+    `digest` is the picture's sha256: it is in the context's text, so the render memo of a
+    re-run sees a new screenshot under the same name."""
+
+    path: Path | None
+    digest: str
+    data: bytes = field(default=b"", repr=False)  # used instead of `path` (the sample context)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Picture:
+        return cls(path, hashlib.sha256(path.read_bytes()).hexdigest())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Picture:
+        return cls(None, hashlib.sha256(data).hexdigest(), data)
+
+    def source(self):
+        return io.BytesIO(self.data) if self.path is None else str(self.path)
 
 
 @dataclass(frozen=True)
@@ -47,11 +78,13 @@ class Template:
         """The rendered .docx as bytes."""
         try:
             document = DocxTemplate(io.BytesIO(self.data))
-            document.render(context, _environment(), autoescape=True)
+            document.render(_with_images(context, document), _environment(), autoescape=True)
         except jinja2.UndefinedError as exc:
             raise RenderError(_undefined_message(self.name, exc)) from exc
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(_syntax_message(self.name, self.data, exc)) from exc
+        except _PictureError as exc:
+            raise RenderError(f"шаблон {self.name}: {exc}") from exc
         except (zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError) as exc:
             raise RenderError(
                 f"шаблон {self.name} не открывается как документ Word (.docx): сохраните его "
@@ -66,6 +99,32 @@ class Template:
         out = io.BytesIO()
         document.save(out)
         return stable_zip(out.getvalue())
+
+
+class _PictureError(Exception):
+    pass
+
+
+def _with_images(value, document: DocxTemplate):
+    """The context with every Picture, however deep, made into an InlineImage of `document`."""
+    if isinstance(value, Picture):
+        return _inline_image(value, document)
+    if isinstance(value, dict):
+        return {key: _with_images(item, document) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_with_images(item, document) for item in value)
+    return value
+
+
+def _inline_image(picture: Picture, document: DocxTemplate) -> InlineImage:
+    try:
+        image = Image.from_file(picture.source())
+    except (OSError, InvalidImageStreamError, UnexpectedEndOfFileError, UnrecognizedImageError) as exc:
+        raise _PictureError(f"снимок экрана {picture.path} не читается как картинка PNG или JPEG") from exc
+    height_mm = PICTURE_WIDTH_MM * image.px_height / max(image.px_width, 1)
+    if height_mm > PICTURE_MAX_HEIGHT_MM:
+        return InlineImage(document, picture.source(), height=Mm(PICTURE_MAX_HEIGHT_MM))
+    return InlineImage(document, picture.source(), width=Mm(PICTURE_WIDTH_MM))
 
 
 def load_templates(folder: Path, problems: Problems) -> dict[str, Template] | None:

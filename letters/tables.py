@@ -75,6 +75,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         Column("error", ("Код ошибки",)),
         Column("checked_at", ("Дата проверки",)),
         Column("details", ("Комментарий",), required=False),
+        Column("screenshot", ("Снимок экрана",), required=False),
     ),
     "errors": (
         Column("error", ("Код ошибки",)),

@@ -41,7 +41,7 @@ def load_dataset(
     organizations = _organizations(tables["organizations"], municipalities, problems)
     errors = _errors(tables["errors"], problems)
     when = _Dates(on, today or dt.date.today())
-    findings = _findings(tables["audit"], organizations, errors, when, problems)
+    findings = _findings(tables["audit"], organizations, errors, when, problems, folder)
     plan = _plan(tables["plan"], problems)
     if settings is not None and on is not None and settings.deadline < on:
         problems.error(
@@ -239,7 +239,7 @@ def _errors(table: Table | None, problems: Problems) -> dict[str, ErrorType]:
     return found
 
 
-def _findings(table, organizations, errors, when, problems: Problems) -> list[Finding]:
+def _findings(table, organizations, errors, when, problems: Problems, folder: Path) -> list[Finding]:
     findings: dict[tuple[str, str], Finding] = {}
     first_row: dict[tuple[str, str], int] = {}
     for row in table.rows if table else []:
@@ -265,8 +265,41 @@ def _findings(table, organizations, errors, when, problems: Problems) -> list[Fi
                 "сократите его, если это не нужно",
                 table.file, row.number, table.title("details"),
             )
-        findings[key] = Finding(organization, error, checked_at, details)
+        findings[key] = Finding(organization, error, checked_at, details, _screenshot(table, row, folder, problems))
     return list(findings.values())
+
+
+# What a picture in a .docx can be; `letters audit` writes PNG.
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+def _screenshot(table: Table, row: Row, folder: Path, problems: Problems) -> Path | None:
+    """«Снимок экрана», as `letters audit` writes it: a path relative to the audit table's folder.
+
+    A missing or unreadable picture is a warning, not an error: the letter is still right
+    without it, and a clerk may have moved the folder of screenshots."""
+    text = row.text("screenshot")
+    if not text:
+        return None
+    path = Path(text.replace("\\", "/"))  # a path typed on Windows
+    path = path if path.is_absolute() else folder / path
+    try:
+        with path.open("rb") as picture:
+            start = picture.read(8)
+    except OSError:
+        problems.warning(
+            f"снимка экрана {text} нет рядом с таблицей: в приложение 1 он не попадёт; положите папку "
+            "со снимками рядом с таблицей audit или очистите ячейку",
+            table.file, row.number, table.title("screenshot"),
+        )
+        return None
+    if not start.startswith(_IMAGE_SIGNATURES):
+        problems.warning(
+            f"{text} — не картинка PNG или JPEG: в приложение 1 снимок не попадёт",
+            table.file, row.number, table.title("screenshot"),
+        )
+        return None
+    return path
 
 
 def _organization_of(table, row, site, organizations, problems) -> Organization | None:
@@ -366,3 +399,18 @@ def _plan(table: Table | None, problems: Problems) -> list[PlanItem]:
     if table is not None and not plan and not problems.has_errors:
         problems.error("в плане мероприятий нет ни одной строки: заполните его", table.file)
     return plan
+
+
+def load_registry(folder: Path, problems: Problems) -> tuple[list[Municipality], list[Organization]] | None:
+    """Only the registry — `municipalities` and `organizations` — checked as `load_dataset`
+    checks them; None when there is any error. `letters audit` needs nothing else: neither
+    letters.toml nor the other tables."""
+    if not folder.is_dir():
+        problems.error(f"папки данных {folder} нет: укажите папку с таблицами в --data")
+        return None
+    tables = {name: read_table(folder, name, problems) for name in ("municipalities", "organizations")}
+    municipalities = _municipalities(tables["municipalities"], problems)
+    organizations = _organizations(tables["organizations"], municipalities, problems)
+    if problems.has_errors or None in tables.values():
+        return None
+    return [m for m, _ in municipalities.values()], [org for org, _ in organizations.values()]

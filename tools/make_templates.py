@@ -535,7 +535,27 @@ def make_appendix1():
                ["{{ f.n }}", "{{ f.organization }}", "{{ f.site }}", "{{ f.error }}",
                 "{{ f.checked_at }}", "{{ f.details }}"],
                "{%tr for f in findings %}", "{%tr endfor %}", centered=(0, 4))
+    screenshots_section(doc)
     return doc
+
+
+def screenshots_section(doc):
+    """After the table, the first screen of each site with an error, when the audit came from
+    `letters audit`: a picture the width of the text (the renderer sizes it), its caption kept
+    on the same page. A picture is never split; one that does not fit starts a new page."""
+    _paragraph_style(doc, "Figure", "Рисунок", size=BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER,
+                     before=12, keep_next=True)
+    _paragraph_style(doc, "FigureCaption", "Подпись к рисунку", size=CORNER_PT,
+                     align=WD_ALIGN_PARAGRAPH.CENTER, before=6, after=6)
+    para(doc, "{%p if screenshots %}", "Текст письма")
+    heading = para(doc, "Снимки экрана главных страниц", "Заголовок приложения")
+    heading.paragraph_format.space_before = Pt(18)
+    para(doc, "{%p for s in screenshots %}", "Текст письма")
+    para(doc, "{{ s.picture }}", "Рисунок")
+    para(doc, "Рисунок {{ s.n }}. {{ s.organization }}, {{ s.site }}: {{ s.errors }}",
+         "Подпись к рисунку")
+    para(doc, "{%p endfor %}", "Текст письма")
+    para(doc, "{%p endif %}", "Текст письма")
 
 
 def make_appendix2():
