@@ -30,6 +30,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from .packs import row_paths
+
 RESERVED, ISSUED, SENT, CANCELLED, REPLACED = "reserved", "issued", "sent", "cancelled", "replaced"
 ACTIVE = (RESERVED, ISSUED, SENT)
 STATUS_NAMES = {
@@ -200,9 +202,6 @@ class Journal:
             rows = connection.execute(sa.select(files.c.path, files.c.sha256).where(files.c.letter_id == letter_id))
             return {path: digest for path, digest in rows}
 
-    def reserved(self) -> list[Letter]:
-        return self.list(status=RESERVED)
-
     # --- numbering ---
 
     def reserve(self, date: dt.date, municipality: str, pattern: str, first: int, build_id: str,
@@ -259,7 +258,7 @@ class Journal:
             for letter_id, reason in cancelled.items():
                 connection.execute(letters.update().where(letters.c.id == letter_id).values(
                     status=CANCELLED, pending=None, reason=reason, cancelled_at=stamp, updated_at=stamp))
-            _settle_replaced(connection, build_id, stamp)
+            _settle_replaced(connection, stamp)
 
     def recover(self, live: dict[str, dict[str, dict]], adopt: set[tuple[dt.date, str]]) -> None:
         """Settle what a killed build left reserved, by what is live in `out/`.
@@ -282,7 +281,7 @@ class Journal:
                     connection.execute(letters.update().where(letters.c.id == letter.id).values(
                         status=CANCELLED, pending=None, cancelled_at=stamp, updated_at=stamp,
                         reason="сборка была прервана до записи пакета; номер не использован"))
-            _settle_replaced(connection, None, stamp)
+            _settle_replaced(connection, stamp)
 
     def cancel(self, number: str, why: str) -> Letter:
         letter = self.find(number)
@@ -406,9 +405,7 @@ class IssuedPack:
 
     @classmethod
     def from_manifest(cls, letter: Letter, row: dict) -> IssuedPack:
-        paths = [row["letter"], *row["appendices"].split(";")]
-        paths += [p[: -len(".docx")] + ".pdf" for p in paths]
-        digests = row["sha256"].split(";")
+        paths, digests = row_paths(row), row["sha256"].split(";")
         return cls(
             letter_id=letter.id, out_dir=letter.out_dir or "", pack=row["letter"].split("/")[0],
             addressee=letter.addressee, subject=letter.subject, signer=letter.signer, executor=letter.executor,
@@ -432,7 +429,7 @@ def _issue(connection, record: IssuedPack, stamp: dt.datetime) -> None:
         ])
 
 
-def _settle_replaced(connection, build_id: str | None, stamp: dt.datetime) -> None:
+def _settle_replaced(connection, stamp: dt.datetime) -> None:
     """An old letter waiting to be replaced is replaced once its successor is issued; if
     the successor was given up, the old letter is what it was before."""
     waiting = sa.select(letters.c.id, letters.c.replaced_by).where(letters.c.pending == REPLACED)

@@ -19,7 +19,7 @@ from . import dates
 from .context import pack_context, sample_context
 from .convert import ConversionError, Converter, find_soffice, is_pdfa, page_count, stabilise
 from .failpoints import checkpoint
-from .journal import CANCELLED, ISSUED, REPLACED, SENT, IssuedPack, Journal, JournalError, Letter, location_url, new_build_id
+from .journal import CANCELLED, ISSUED, REPLACED, RESERVED, IssuedPack, Journal, JournalError, Letter, location_url, new_build_id
 from .model import Dataset, Municipality
 from .packs import (
     ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover, row_paths,
@@ -208,8 +208,8 @@ class _Build:
         checkpoint("staged")
         changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
         self.journal.begin_change(
-            {**{p.letter.id: ISSUED for p in changed if p.letter.status != "reserved"},
-             **{letter.id: "cancelled" for letter in cancelled}},
+            {**{p.letter.id: ISSUED for p in changed if p.letter.status != RESERVED},
+             **{letter.id: CANCELLED for letter in cancelled}},
             self.build_id,
         )
         checkpoint("marked")
@@ -238,23 +238,13 @@ class _Build:
             return
         for municipality in recipients:
             letter = active.get(municipality.name)
-            if letter is None or not letter.went_out:
-                continue
-            sheets = [int(s) for s in letter.sheets.split("+")] if letter.sheets else []
-            if len(sheets) != 4 or self._content_sha(municipality, letter, tuple(sheets[1:])) != letter.content_sha256:
+            if letter is not None and letter.went_out and not self._unchanged_sent(municipality, letter):
                 raise _Failed(
                     f"письмо № {letter.number} для «{municipality.name}» уже отправлено, а его содержание "
                     "теперь другое (изменились данные или шаблоны). Отправленное письмо не перезаписывается: "
                     "верните прежние данные, или соберите новое письмо с новым номером: "
                     "letters build … --reissue (старое будет отмечено как заменённое)"
                 )
-
-    def _content_sha(self, municipality: Municipality, letter: Letter, sheets: tuple[int, int, int]) -> str:
-        files = pack_files(letter.number, municipality.name, self.dataset.settings.appendix_titles)
-        pack = _Pack(municipality, letter, files, sheets)
-        documents = self._appendices(pack) + self._letter(pack)
-        pack.docx_sha = [hashlib.sha256(self._render(t, c, pack)).hexdigest() for t, c, _ in documents]
-        return pack.content_sha256
 
     def _number(self, recipients: list[Municipality], active: dict[str, Letter]) -> list[_Pack]:
         settings = self.dataset.settings
@@ -271,27 +261,36 @@ class _Build:
         return packs
 
     def _unchanged_sent(self, municipality: Municipality, letter: Letter) -> bool:
+        """Whether the letter that went out would come out the same now (rendered with the
+        sheet counts it was sent with)."""
         sheets = [int(s) for s in letter.sheets.split("+")] if letter.sheets else []
-        return len(sheets) == 4 and self._content_sha(municipality, letter, tuple(sheets[1:])) == letter.content_sha256
+        if len(sheets) != 4:
+            return False
+        files = pack_files(letter.number, municipality.name, self.dataset.settings.appendix_titles)
+        pack = _Pack(municipality, letter, files, tuple(sheets[1:]))
+        documents = self._appendices(pack) + self._letter(pack)
+        pack.docx_sha = [hashlib.sha256(self._render(t, c, pack)).hexdigest() for t, c, _ in documents]
+        return pack.content_sha256 == letter.content_sha256
 
     def _others(self, packs: list[_Pack], live_rows, staging, keep: set[str]) -> tuple[list[dict], list[Letter]]:
         """The live packs this build does not write: kept as they are (other municipalities
         under --only, those whose new pack failed to convert; sent letters, also those
         replaced, for the archive) or given up (municipalities without findings any more)."""
-        building = {p.number for p in packs} | {p.municipality.name for p in packs}
+        numbers = {p.number for p in packs}
+        building = {p.municipality.name for p in packs}
         live = {row["number"]: row for row in live_rows}
         kept, cancelled = [], []
         for letter in self.journal.list(date=self.request.date):
-            if letter.number in building or letter.status == CANCELLED:
+            if letter.number in numbers or letter.status == CANCELLED:
                 continue
             held = letter.municipality in keep or (self.request.only and letter.municipality not in building)
-            if letter.status in (SENT, REPLACED) or letter.went_out or held:
+            if letter.went_out or letter.status == REPLACED or held:
                 row = live.get(letter.number)
                 if row is not None:
                     for path in row_paths(row):
                         link_or_copy(staging.final / path, staging.path / path)
                     kept.append(row)
-            elif letter.municipality not in building and letter.status != "reserved":
+            elif letter.municipality not in building and letter.status != RESERVED:
                 cancelled.append(letter)
         return kept, cancelled
 
