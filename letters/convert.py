@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pikepdf
 
+PdfError = pikepdf.PdfError  # a PDF pikepdf cannot read or write
+
 _INSTALL_HINT = (
     "Не найден LibreOffice (программа soffice): без него не получить PDF и число листов приложений.\n"
     "Установите его: на Debian или Ubuntu — «sudo apt-get install libreoffice-writer-nogui "
@@ -86,6 +88,17 @@ PDF_FILTER = "pdf"
 PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 
 
+# LibreOffice 7.4 silently ignores the file arguments of one call after about the 250th
+# (measured: 247 of 400 converted, exit code 0), so a call gets at most this many.
+MOST_PER_CALL = 200
+# Documents a worker waits for before it starts LibreOffice (about half a second to start).
+LEAST_PER_CALL = 40
+
+# What a worker says of each document: its finished PDF, or None when LibreOffice could not
+# convert it even alone after a restart.
+OnResult = Callable[[Path, "Path | None"], None]
+
+
 @dataclass
 class Converter:
     """LibreOffice kept busy: `jobs` workers, each with its own profile, take chunks of
@@ -98,24 +111,40 @@ class Converter:
     timeout_per_document: float = 60.0
     startup_timeout: float = 60.0
     pdfa: bool = False
+    broken: BaseException | None = field(default=None, repr=False)  # what stopped a worker, if anything did
     _running: set = field(default_factory=set, repr=False)
 
-    def convert(self, documents: Iterable[Path], outdir: Path, on_done: Callable[[int], None] | None = None) -> dict[Path, Path]:
+    def convert(self, documents: Iterable[Path], outdir: Path, on_result: OnResult | None = None) -> dict[Path, Path]:
         """PDF path by .docx path; raises ConversionError naming what could not be converted.
 
         `documents` may be a generator that renders them: the workers start converting as
-        soon as the first ones are there, so LibreOffice does not wait for Python. The file
-        names must be unique: LibreOffice writes `outdir/<stem>.pdf`.
+        soon as the first ones are there, so LibreOffice does not wait for Python, and the
+        generator may wait for `on_result` of earlier documents before it yields the next
+        (a letter waits for its appendices' page counts). `on_result` is called from the
+        workers, one call at a time, as soon as each PDF is finished; it may move the PDF.
+        The file names must be unique: LibreOffice writes `outdir/<stem>.pdf`.
         """
         outdir.mkdir(parents=True, exist_ok=True)
-        feed, expected, failed, pdfs = _Feed(), {}, [], set()
+        feed, expected, failed, pdfs = _Feed(self.jobs), {}, [], set()
         lock = threading.Lock()
+        self.broken = None
+
+        def finish(document: Path, pdf: Path | None) -> None:
+            feed.finished()
+            with lock:
+                if pdf is None:
+                    failed.append(document)
+                if on_result:
+                    on_result(document, pdf)
 
         def worker(profile: Path) -> None:
-            while (chunk := feed.take(least=40, most=200)) is not None:
-                lost = self._convert_chunk(chunk, expected, profile, on_done, lock)
-                with lock:
-                    failed.extend(lost)
+            try:
+                while (chunk := feed.take(LEAST_PER_CALL, MOST_PER_CALL)) is not None:
+                    self._convert_chunk(chunk, expected, profile, finish)
+            except BaseException as exc:  # noqa: BLE001 — handed to the caller after the join
+                self.broken = self.broken or exc
+                feed.close()
+                self._stop_all()
 
         with contextlib.ExitStack() as stack:
             profiles = [stack.enter_context(_profile(i)) for i in range(self.jobs)]
@@ -124,6 +153,8 @@ class Converter:
                 thread.start()
             try:
                 for document in documents:
+                    if self.broken:
+                        break
                     pdf = outdir / f"{document.stem}.pdf"
                     if pdf in pdfs:
                         raise ValueError("documents to convert must have unique file names")
@@ -138,28 +169,29 @@ class Converter:
                 feed.close()
                 for thread in threads:
                     thread.join()
+        if self.broken:
+            raise self.broken
         if failed:
             converted = {d: pdf for d, pdf in expected.items() if d not in failed}
             raise ConversionError(sorted(failed, key=list(expected).index), converted)
         return expected
 
-    def _convert_chunk(self, chunk, expected, profile, on_done, lock) -> list[Path]:
-        """Convert a chunk; the documents that could not be converted even alone."""
-        remaining, failed = list(chunk), []
+    def _convert_chunk(self, chunk: list[Path], expected, profile: Path, finish) -> None:
+        """Convert a chunk; a document LibreOffice stops on is tried once more alone."""
+        remaining = list(chunk)
         while remaining:
-            self._run(remaining, expected, profile, on_done, lock)
-            left = [d for d in remaining if not _is_pdf(expected[d])]
+            made = self._run(remaining, expected, profile, finish)
+            left = [d for d in remaining if d not in made]
             if not left:
-                break
+                return
             # LibreOffice converts in order: the first one left is the one it stopped on
             stuck, remaining = left[0], left[1:]
-            self._run([stuck], expected, profile, on_done, lock)
-            if not _is_pdf(expected[stuck]):
-                failed.append(stuck)
-        return failed
+            if not self._run([stuck], expected, profile, finish):
+                finish(stuck, None)
 
-    def _run(self, batch: list[Path], expected, profile: Path, on_done, lock) -> None:
-        """One soffice process over `batch`, killed when it stops making progress."""
+    def _run(self, batch: list[Path], expected, profile: Path, finish) -> set[Path]:
+        """One soffice process over `batch`, killed when it stops making progress; the
+        documents whose PDFs it made, each handed to `finish` as soon as it is complete."""
         outdir = expected[batch[0]].parent
         command = [
             str(self.soffice), "--headless", "--norestore", "--nolockcheck", "--nodefault",
@@ -173,18 +205,29 @@ class Converter:
         )
         self._running.add(process)
         unseen = list(batch)  # documents whose PDF has not appeared yet, in conversion order
-        reported = 0
+        appeared: list[Path] = []
+        made: set[Path] = set()
+        tried: set[Path] = set()
+
+        def settle(documents: list[Path]) -> None:
+            for document in documents:
+                if document not in tried:
+                    tried.add(document)
+                    if _is_pdf(expected[document]):
+                        made.add(document)
+                        finish(document, expected[document])
+
         deadline = time.monotonic() + self.startup_timeout + self.timeout_per_document
         try:
             while process.poll() is None:
                 time.sleep(0.1)
                 # LibreOffice goes in order; looking a few ahead steps over one it skipped
-                appeared = [d for d in unseen[:8] if expected[d].is_file()]
-                if appeared:
-                    unseen = [d for d in unseen if d not in appeared]
+                new = [d for d in unseen[:8] if expected[d].is_file()]
+                if new:
+                    unseen = [d for d in unseen if d not in new]
+                    appeared += new
                     deadline = time.monotonic() + self.timeout_per_document
-                    # the newest PDF is still being written: count the ones before it
-                    reported = self._report(len(batch) - len(unseen) - 1, reported, on_done, lock)
+                    settle(appeared[:-1])  # the newest PDF may still be being written
                 elif time.monotonic() > deadline:
                     _kill(process)
                     break
@@ -192,28 +235,28 @@ class Converter:
             _kill(process)
             raise
         self._running.discard(process)
-        self._report(sum(_is_pdf(expected[d]) for d in batch), reported, on_done, lock)
+        settle(appeared + [d for d in unseen if expected[d].is_file()])
+        return made
 
     def _stop_all(self) -> None:
         """The build is abandoned (an error, Ctrl-C): no LibreOffice is left running."""
         for process in list(self._running):
             _kill(process)
 
-    @staticmethod
-    def _report(finished: int, reported: int, on_done, lock) -> int:
-        if on_done and finished > reported:
-            with lock:
-                on_done(finished - reported)
-        return max(finished, reported)
-
 
 class _Feed:
     """Documents as they are rendered, for the workers to take in chunks: big enough that
-    starting LibreOffice (about half a second) stays a small part of a chunk, and taken
-    as soon as that many are there."""
+    starting LibreOffice stays a small part of a chunk, taken as soon as that many are
+    there or when no more have come for a while (the renderer waits for PDFs), and never
+    more than a fair share of the work left, so that the workers finish together instead
+    of one converting a long last chunk while the other waits."""
 
-    def __init__(self):
+    PATIENCE = 0.5  # seconds without a new document after which a short chunk is taken
+
+    def __init__(self, jobs: int = 1):
+        self._jobs = jobs
         self._items: list[Path] = []
+        self._in_flight = 0  # taken by a worker and not finished yet
         self._closed = False
         self._ready = threading.Condition()
 
@@ -227,14 +270,25 @@ class _Feed:
             self._closed = True
             self._ready.notify_all()
 
+    def finished(self, count: int = 1) -> None:
+        """Documents of a taken chunk that are done with (converted or given up)."""
+        with self._ready:
+            self._in_flight -= count
+
     def take(self, least: int, most: int) -> list[Path] | None:
-        """Up to `most` documents once there are `least` (or all that are left); None at the end."""
+        """A chunk of documents; None when there are no more and none will come."""
         with self._ready:
             while len(self._items) < least and not self._closed:
-                self._ready.wait()
+                before = len(self._items)
+                self._ready.wait(self.PATIENCE)
+                if self._items and len(self._items) == before:
+                    break
             if not self._items:
                 return None
-            chunk, self._items = self._items[:most], self._items[most:]
+            share = -(-(len(self._items) + self._in_flight) // self._jobs)
+            size = max(1, min(most, share))
+            chunk, self._items = self._items[:size], self._items[size:]
+            self._in_flight += len(chunk)
             return chunk
 
 
@@ -275,10 +329,10 @@ def _try_lock(handle) -> bool:
         return False
 
 
-def stabilise(pdf: Path, date: dt.date, title: str) -> None:
+def stabilise(pdf: Path, date: dt.date, title: str) -> int:
     """The same PDF bytes for the same document: LibreOffice stamps the time of conversion
     and a random document ID; put the letter's date and an ID made from the content
-    instead, and a title a reader sees in the viewer."""
+    instead, and a title a reader sees in the viewer. Returns the page count."""
     stamp = dt.datetime.combine(date, dt.time(), dt.timezone.utc)
     with pikepdf.open(pdf, allow_overwriting_input=True) as document:
         for key in ("/DocChecksum", "/ID"):  # LibreOffice's, made from the time of conversion
@@ -291,6 +345,7 @@ def stabilise(pdf: Path, date: dt.date, title: str) -> None:
                 meta["xmp:CreateDate"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
                 meta["dc:title"] = title
         document.save(pdf, deterministic_id=True, fix_metadata_version=False)
+        return len(document.pages)
 
 
 def is_pdfa(pdf: Path) -> bool:

@@ -10,14 +10,16 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dates
 from .context import pack_context, sample_context
-from .convert import ConversionError, Converter, find_soffice, is_pdfa, page_count, stabilise
+from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
 from .failpoints import checkpoint
 from .journal import CANCELLED, ISSUED, REPLACED, RESERVED, IssuedPack, Journal, JournalError, Letter, location_url, new_build_id
 from .model import Dataset, Municipality
@@ -139,9 +141,6 @@ def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> 
     return [m for m in with_findings if m.name in chosen]
 
 
-_PHASES = {"appendices": "приложения", "letters": "письма"}  # what the progress bar says
-
-
 class _Failed(Exception):
     def __init__(self, message: str, file: str = "", municipality: str = ""):
         super().__init__(message)
@@ -189,15 +188,8 @@ class _Build:
         self._check_sent(recipients, active)
         packs = self._number(recipients, active)
         checkpoint("reserved")
-        reuse = _Reuse(staging.final, live_rows, self.request.pdfa)
-        packs = self._render_and_convert(packs, staging.path, "appendices", self._appendices, reuse)
-        for pack in packs:
-            pack.appendix_sheets = tuple(page_count(staging.path / PackFiles.pdf(a)) for a in pack.files.appendices)
-        checkpoint("appendices")
-        packs = self._render_and_convert(packs, staging.path, "letters", self._letter, reuse)
-        for pack in packs:
-            pack.letter_sheets = page_count(staging.path / PackFiles.pdf(pack.files.letter))
-        checkpoint("letters")
+        packs = self._make_documents(packs, staging.path, _Reuse(staging.final, live_rows, self.request.pdfa))
+        checkpoint("converted")
         rows = [self._manifest_row(p, staging.path) for p in packs]
         if not self.request.pdf:
             for pack in packs:
@@ -308,73 +300,21 @@ class _Build:
     def _context(self, pack: _Pack, sheets=(0, 0, 0), appendix_number: int = 0) -> dict:
         return pack_context(self.dataset, pack.municipality, pack.number, self.request.date, sheets, appendix_number)
 
-    def _render_and_convert(self, packs: list[_Pack], folder: Path, phase: str, documents, reuse: _Reuse) -> list[_Pack]:
-        """Render each pack's documents; a document whose .docx is byte for byte one that is
-        live in `out/` takes the live files, the rest go to LibreOffice as they are rendered.
-        Returns the packs that came out whole; the others are left out and reported.
-
-        LibreOffice writes `<stem>.pdf` into one folder, and every pack has files of the
-        same names, so each document is converted under a unique name and moved back."""
-        work = folder / f".convert-{phase}"
-        work.mkdir()
-        label = _PHASES[phase]
-        queue: dict[Path, tuple[_Pack, str]] = {}
-        total = sum(len(documents(p)) for p in packs)
-
-        def rendered():
-            """Render each document, and hand to LibreOffice the ones not taken from `out/`."""
-            for done, (pack, (template, context, target)) in enumerate(
-                ((p, d) for p in packs for d in documents(p)), 1
-            ):
-                self.progress(f"{label}: Word", done, total)
-                key = self.memo.key(self.templates[template], context)
-                digest = self.memo.get(key)
-                if digest is None or not reuse.take(digest, folder / target):
-                    data = self._render(template, context, pack)
-                    digest = hashlib.sha256(data).hexdigest()
-                    if not reuse.take(digest, folder / target):
-                        (folder / target).parent.mkdir(parents=True, exist_ok=True)
-                        (folder / target).write_bytes(data)
-                        alias = work / f"{len(queue):05d}.docx"
-                        link_or_copy(folder / target, alias)
-                        queue[alias] = (pack, target)
-                        yield alias
-                self.memo.put(key, digest)  # the same inputs as a live document are not rendered again
-                pack.docx_sha.append(digest)
-
-        failed = self._convert(rendered(), queue, work, folder, label, total)
-        shutil.rmtree(work)
-        for pack in failed:
-            shutil.rmtree(folder / pack.files.folder, ignore_errors=True)
-        return [p for p in packs if p not in failed]
-
-    def _convert(self, documents, queue: dict[Path, tuple[_Pack, str]], work: Path, folder: Path, phase: str,
-                 total: int) -> set[_Pack]:
-        """Convert, move each PDF beside its .docx and make its bytes stable; the packs
-        with a document that could not be converted."""
-        done = 0
-
-        def converted(count: int) -> None:
-            nonlocal done
-            done += count
-            self.progress(f"{phase}: PDF", done, total)
-
+    def _make_documents(self, packs: list[_Pack], folder: Path, reuse: _Reuse) -> list[_Pack]:
+        """Render and convert every pack's documents into `folder`; the packs that came out
+        whole (the others are left out and reported in `failures`)."""
+        stream = _Stream(self, sorted(packs, key=self._size, reverse=True), folder, reuse)
         try:
-            pdfs, failed = self.converter.convert(documents, work / "pdf", on_done=converted), []
-        except ConversionError as exc:
-            pdfs, failed = exc.converted, exc.failed
-        for alias, pdf in pdfs.items():
-            pack, target = queue[alias]
-            os.replace(pdf, folder / PackFiles.pdf(target))
-            stabilise(folder / PackFiles.pdf(target), self.request.date, self._title(pack, target))
-        for alias in failed:
-            pack, target = queue[alias]
-            self.failures.append(_Failed(
-                f"{pack.municipality.name}: LibreOffice не смог сделать PDF из «{Path(target).name}» "
-                "(пробовал дважды); письмо этому МО не собрано, остальные собраны. Откройте документ "
-                "в Word, проверьте его и повторите сборку", file=target, municipality=pack.municipality.name,
-            ))
-        return {queue[alias][0] for alias in failed}
+            self.converter.convert(stream.documents(), stream.work / "pdf", on_result=stream.finished)
+        except ConversionError:
+            pass  # each document that failed has been reported to stream.finished
+        shutil.rmtree(stream.work)
+        for pack in stream.failed:
+            shutil.rmtree(folder / pack.files.folder, ignore_errors=True)
+        return [p for p in packs if p not in stream.failed]
+
+    def _size(self, pack: _Pack) -> int:
+        return len(self.dataset.findings_of(pack.municipality.name))
 
     def _title(self, pack: _Pack, target: str) -> str:
         """What a PDF viewer shows as the document's title."""
@@ -421,6 +361,117 @@ class _Build:
             content_sha256=pack.content_sha256,
             files=dict(zip(pack_paths(pack.files, self.request.pdf), row.sha256)),
         )
+
+
+class _Stream:
+    """A build's documents on their way through Word and LibreOffice, in one stream that
+    keeps LibreOffice busy: every appendix first, the biggest packs first (a long appendix 1
+    left to the end would keep one worker busy while the other waits), then each pack's
+    letter as soon as the PDFs of its appendices give the sheet counts the letter cites.
+
+    A document whose .docx is byte for byte one that is live in `out/` takes the live
+    files instead of being converted. LibreOffice writes `<stem>.pdf` into one folder and
+    every pack has files of the same names, so each document is converted under a unique
+    name and its PDF moved back beside its .docx."""
+
+    def __init__(self, build: _Build, packs: list[_Pack], folder: Path, reuse: _Reuse):
+        self.build, self.packs, self.folder, self.reuse = build, packs, folder, reuse
+        self.work = folder / ".convert"
+        self.work.mkdir()
+        self.queue: dict[Path, tuple[_Pack, str]] = {}  # unique name → its pack and file
+        self.appendices_left = {pack: len(pack.files.appendices) for pack in packs}
+        self.ready: queue.Queue[_Pack] = queue.Queue()  # packs whose letter can be made (or that failed)
+        self.released: set[_Pack] = set()
+        self.failed: set[_Pack] = set()
+        self.done = 0
+        self.lock = threading.Lock()  # the workers report while the main thread renders
+
+    def documents(self) -> Iterator[Path]:
+        """The documents LibreOffice is to convert, rendered as they are asked for."""
+        for pack in self.packs:
+            for document in self.build._appendices(pack):
+                yield from self._prepare(pack, *document)
+        for _ in self.packs:
+            pack = self._next_ready()
+            if pack is None:  # a worker broke down: the converter reports why
+                return
+            if pack not in self.failed:
+                for document in self.build._letter(pack):
+                    yield from self._prepare(pack, *document)
+
+    def finished(self, alias: Path, pdf: Path | None) -> None:
+        """What a LibreOffice worker made of a document (None: no PDF even alone)."""
+        pack, target = self.queue[alias]
+        if pdf is None:
+            self._fail(pack, f"{pack.municipality.name}: LibreOffice не смог сделать PDF из «{Path(target).name}» "
+                             "(пробовал дважды); письмо этому МО не собрано, остальные собраны. Откройте документ "
+                             "в Word, проверьте его и повторите сборку", target)
+            return
+        final = self.folder / PackFiles.pdf(target)
+        try:
+            os.replace(pdf, final)
+            pages = stabilise(final, self.build.request.date, self.build._title(pack, target))
+        except (OSError, PdfError) as exc:
+            self._fail(pack, f"{pack.municipality.name}: не удалось записать PDF «{final.name}»: {exc}", target)
+            return
+        self._counted(pack, target, pages)
+
+    def _prepare(self, pack: _Pack, template: str, context: dict, target: str) -> Iterator[Path]:
+        """Render a document, or take it from `out/`; yields it if LibreOffice is to convert it."""
+        build, path = self.build, self.folder / target
+        key = build.memo.key(build.templates[template], context)
+        digest = build.memo.get(key)
+        alias = None
+        if digest is None or not self.reuse.take(digest, path):
+            data = build._render(template, context, pack)
+            digest = hashlib.sha256(data).hexdigest()
+            if not self.reuse.take(digest, path):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                alias = self.work / f"{len(self.queue):05d}.docx"
+                link_or_copy(path, alias)
+                self.queue[alias] = (pack, target)
+        build.memo.put(key, digest)  # the same inputs as a live document are not rendered again
+        pack.docx_sha.append(digest)
+        if alias is None:
+            self._counted(pack, target, page_count(self.folder / PackFiles.pdf(target)))
+        else:
+            yield alias
+
+    def _counted(self, pack: _Pack, target: str, pages: int) -> None:
+        with self.lock:
+            if pack in self.failed:
+                return
+            if target == pack.files.letter:
+                pack.letter_sheets = pages
+                self.done += 1
+                self.build.progress("письма и приложения: Word → PDF", self.done, len(self.packs))
+                return
+            sheets = list(pack.appendix_sheets)
+            sheets[pack.files.appendices.index(target)] = pages
+            pack.appendix_sheets = tuple(sheets)
+            self.appendices_left[pack] -= 1
+            if not self.appendices_left[pack]:
+                self._release(pack)
+
+    def _fail(self, pack: _Pack, message: str, target: str) -> None:
+        with self.lock:
+            self.build.failures.append(_Failed(message, file=target, municipality=pack.municipality.name))
+            self.failed.add(pack)
+            self._release(pack)  # its letter is not made: nothing to wait for
+
+    def _release(self, pack: _Pack) -> None:
+        if pack not in self.released:
+            self.released.add(pack)
+            self.ready.put(pack)
+
+    def _next_ready(self) -> _Pack | None:
+        while True:
+            try:
+                return self.ready.get(timeout=1.0)
+            except queue.Empty:
+                if self.build.converter.broken:
+                    return None
 
 
 class _Reuse:

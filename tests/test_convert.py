@@ -1,12 +1,16 @@
 """Conversion: stable bytes, PDF/A, and a LibreOffice that hangs or crashes."""
 
+import datetime as dt
 import os
 import sys
+import time
 from pathlib import Path
 
 import pikepdf
-from conftest import TABLES, run_letters, write_data
+from conftest import TABLES, TEMPLATES, run_letters, write_data
 
+from letters import pipeline
+from letters.convert import _Feed
 from letters.packs import read_manifest
 
 FOLDER = "2024-05-20"
@@ -108,3 +112,40 @@ def test_a_crash_once_is_retried_and_the_build_completes(tmp_path, soffice):
     assert result.returncode == 0, result.stderr
     assert {r["municipality"] for r in read_manifest(tmp_path / "out" / FOLDER)} == {"Тюменский муниципальный район", "Город Ишим"}
     assert (tmp_path / "tried").exists()
+
+
+# --- the queue the LibreOffice workers take their chunks from ---
+
+def test_a_worker_takes_no_more_than_its_share_of_the_work_left():
+    feed = _Feed(jobs=2)
+    for i in range(300):
+        feed.put(Path(f"{i}.docx"))
+    first = feed.take(least=40, most=200)
+    assert len(first) == 150  # not 200: the other worker would then wait for a chunk of 100
+    second = feed.take(least=40, most=200)
+    assert len(second) == 150 and second[0] == Path("150.docx")
+    feed.finished(150)  # the first chunk is done, the second still converting
+    for i in range(300, 400):
+        feed.put(Path(f"{i}.docx"))
+    assert len(feed.take(least=40, most=200)) == 100  # (100 waiting + 150 in flight) / 2 → all 100
+    feed.close()
+    assert feed.take(least=40, most=200) is None
+
+
+def test_a_short_chunk_is_taken_when_no_more_documents_come():
+    feed = _Feed(jobs=2)
+    for i in range(5):
+        feed.put(Path(f"{i}.docx"))
+    started = time.monotonic()
+    assert len(feed.take(least=40, most=200)) == 3  # a letter waiting for these PDFs must not stall the build
+    assert time.monotonic() - started < 5 * _Feed.PATIENCE
+
+
+def test_the_build_reports_packs_done_out_of_all(tmp_path, soffice):
+    calls = []
+    request = pipeline.BuildRequest(date=dt.date(2024, 5, 20), data=write_data(tmp_path / "data"), out=tmp_path / "out",
+                                    templates=TEMPLATES)
+    result = pipeline.build(request, lambda phase, done, total: calls.append((phase, done, total)))
+    assert not result.problems.has_errors and len(result.packs) == 2
+    converted = [(done, total) for phase, done, total in calls if "PDF" in phase]
+    assert converted == [(1, 2), (2, 2)]

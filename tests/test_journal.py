@@ -217,7 +217,7 @@ def test_only_builds_the_named_and_leaves_the_others_alone(journal_url, tmp_path
 
 # --- crash safety ---
 
-POINTS = ["reserved", "appendices", "letters", "staged", "marked", "swap", "swapped", "finished"]
+POINTS = ["reserved", "converted", "staged", "marked", "swap", "swapped", "finished"]
 
 
 @pytest.mark.parametrize("point", POINTS)
