@@ -7,8 +7,9 @@ never a silent blank.
 
 from __future__ import annotations
 
-import html
 import functools
+import gc
+import html
 import hashlib
 import io
 import re
@@ -76,6 +77,15 @@ class Template:
 
     def render(self, context: dict) -> bytes:
         """The rendered .docx as bytes."""
+        data = self._render(context)
+        # python-docx's package and its parts refer to each other, so every rendered document
+        # (its XML trees: megabytes for a long appendix) waits for Python's cycle collector,
+        # which rarely looks at them: 1,200 documents left 200 MB behind. They are still in
+        # the young generations, and collecting those now costs nothing measurable.
+        gc.collect(1)
+        return data
+
+    def _render(self, context: dict) -> bytes:
         try:
             document = DocxTemplate(io.BytesIO(self.data))
             document.render(_with_images(context, document), _environment(), autoescape=True)
