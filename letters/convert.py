@@ -247,11 +247,13 @@ class Converter:
 class _Feed:
     """Documents as they are rendered, for the workers to take in chunks: big enough that
     starting LibreOffice stays a small part of a chunk, taken as soon as that many are
-    there or when no more have come for a while (the renderer waits for PDFs), and never
+    there, or when no more have come for a moment (the renderer waits for PDFs), or when
+    they only trickle in (letters whose appendices the other worker is converting); never
     more than a fair share of the work left, so that the workers finish together instead
     of one converting a long last chunk while the other waits."""
 
     PATIENCE = 0.5  # seconds without a new document after which a short chunk is taken
+    LONGEST_WAIT = 1.0  # seconds a worker waits for a full chunk while documents trickle in
 
     def __init__(self, jobs: int = 1):
         self._jobs = jobs
@@ -278,10 +280,11 @@ class _Feed:
     def take(self, least: int, most: int) -> list[Path] | None:
         """A chunk of documents; None when there are no more and none will come."""
         with self._ready:
+            deadline = time.monotonic() + self.LONGEST_WAIT
             while len(self._items) < least and not self._closed:
                 before = len(self._items)
                 self._ready.wait(self.PATIENCE)
-                if self._items and len(self._items) == before:
+                if self._items and (len(self._items) == before or time.monotonic() > deadline):
                     break
             if not self._items:
                 return None
