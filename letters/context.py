@@ -26,6 +26,7 @@ def pack_context(
     which is rendered after its appendices have been converted and counted."""
     settings = dataset.settings
     findings = sort_findings(dataset.findings_of(municipality.name), dataset.errors)
+    rows = [_finding(n, f) for n, f in enumerate(findings, 1)]
     return {
         "sender": asdict(settings.sender),
         "number": number,
@@ -49,7 +50,8 @@ def pack_context(
             for i, title in enumerate(settings.appendix_titles)
         ],
         "appendix_number": appendix_number,
-        "findings": [_finding(n, f) for n, f in enumerate(findings, 1)],
+        "findings": rows,
+        "finding_tables": table_parts(findings, rows),
         "screenshots": _screenshots(findings),
         "findings_count": len(findings),
         "organizations_count": len({f.organization.site_key for f in findings}),
@@ -59,6 +61,41 @@ def pack_context(
             for n, p in enumerate(dataset.plan, 1)
         ],
     }
+
+
+# LibreOffice lays out one long table in a time that grows with the square of its length
+# (bench/RESULTS.md: 3,465 rows took 41 s as one table, 7 s as tables of 200 rows), so
+# appendix 1 gives its rows as tables of at most this many, cut between institutions.
+ROWS_PER_TABLE = 200
+
+
+def table_parts(findings: list[Finding], rows: list[dict], most: int = ROWS_PER_TABLE) -> list[list[dict]]:
+    """`rows` (one per finding, in order) as consecutive tables of at most `most` rows; an
+    institution's rows stay in one table unless it alone has more."""
+    parts: list[list[dict]] = []
+    current: list[dict] = []
+    for group in _runs(findings, rows):
+        if current and len(current) + len(group) > most:
+            parts.append(current)
+            current = []
+        while len(group) > most:
+            parts.append(group[:most])
+            group = group[most:]
+        current += group
+    return parts + [current] if current else parts
+
+
+def _runs(findings: list[Finding], rows: list[dict]) -> list[list[dict]]:
+    """The rows in runs of one institution's site each."""
+    runs: list[list[dict]] = []
+    previous = None
+    for finding, row in zip(findings, rows):
+        key = finding.organization.site_key
+        if key != previous:
+            runs.append([])
+            previous = key
+        runs[-1].append(row)
+    return runs
 
 
 def sort_findings(findings: list[Finding], catalogue: list[ErrorType]) -> list[Finding]:

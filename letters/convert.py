@@ -139,7 +139,7 @@ class Converter:
 
         def worker(profile: Path) -> None:
             try:
-                while (chunk := feed.take(LEAST_PER_CALL, MOST_PER_CALL)) is not None:
+                while not self.broken and (chunk := feed.take(LEAST_PER_CALL, MOST_PER_CALL)) is not None:
                     self._convert_chunk(chunk, expected, profile, finish)
             except BaseException as exc:  # noqa: BLE001 — handed to the caller after the join
                 self.broken = self.broken or exc
@@ -198,11 +198,14 @@ class Converter:
             f"-env:UserInstallation={profile.resolve().as_uri()}",
             "--convert-to", PDFA_FILTER if self.pdfa else PDF_FILTER, "--outdir", str(outdir), *map(str, batch),
         ]
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            # its own session: on a timeout the whole group (soffice.bin too) is killed
-            start_new_session=(sys.platform != "win32"),
-        )
+        try:
+            process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                # its own session: on a timeout the whole group (soffice.bin too) is killed
+                start_new_session=(sys.platform != "win32"),
+            )
+        except OSError as exc:  # not a program, or not allowed to run
+            raise SofficeNotFound(f"Не удалось запустить LibreOffice ({self.soffice}): {exc.strerror or exc}.") from exc
         self._running.add(process)
         unseen = list(batch)  # documents whose PDF has not appeared yet, in conversion order
         appeared: list[Path] = []

@@ -223,6 +223,19 @@ def test_missing_libreoffice_is_exit_2_with_what_to_install(small_data, tmp_path
     assert not (tmp_path / "out").exists()
 
 
+
+def test_a_libreoffice_that_cannot_be_started_is_exit_2_and_writes_no_letters(small_data, tmp_path):
+    not_a_program = tmp_path / "soffice"
+    not_a_program.write_text("not a program")  # there, but not executable
+    env = {"PATH": "/nonexistent", "LETTERS_SOFFICE": str(not_a_program)}
+    out = tmp_path / "out"
+    result = run_letters("build", "--date", "20.05.2024", "--data", str(small_data), "--out", str(out), env=env)
+    assert result.returncode == 2
+    assert f"Не удалось запустить LibreOffice ({not_a_program})" in result.stderr
+    assert "apt-get install libreoffice-writer-nogui" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (out / "2024-05-20").exists() and not list(out.glob("*.building"))
+
 def test_a_libreoffice_crash_midway_leaves_the_previous_packs_untouched(small_data, tmp_path, soffice):
     out = tmp_path / "out"
     assert run_letters("build", "--date", "20.05.2024", "--data", str(small_data), "--out", str(out)).returncode == 0

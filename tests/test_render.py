@@ -1,5 +1,7 @@
 """The templates, rendered with docxtpl: literal text, strict variables."""
 
+import dataclasses
+import datetime as dt
 import io
 import shutil
 from pathlib import Path
@@ -7,11 +9,14 @@ from pathlib import Path
 import docx
 import pytest
 
-from letters.context import sample_context
+from letters.context import pack_context, sample_context
+from letters.model import Finding
 from letters.problems import Problems
 from letters.render import RenderError, Template, check_templates, load_templates
+from letters.validate import load_dataset
 
-TEMPLATES = Path(__file__).parent.parent / "templates"
+ROOT = Path(__file__).parent.parent
+TEMPLATES = ROOT / "templates"
 HOSTILE = "МДОУ «Сказка» & ясли <корпус 2>"
 
 
@@ -106,3 +111,40 @@ def test_an_expression_that_cannot_be_computed_is_a_clean_error(tmp_path):
     template = Template.load(add_paragraph(TEMPLATES / "letter.docx", tmp_path / "letter.docx", "{{ municipality + 1 }}"))
     with pytest.raises(RenderError, match="тег не удалось вычислить"):
         template.render(sample_context())
+
+
+# --- a long appendix 1 comes as several tables ---
+
+def _long_dataset(sites: int, per_site: int):
+    sample = load_dataset(ROOT / "data", Problems())
+    municipality = sample.municipalities[0]
+    organizations = [
+        dataclasses.replace(sample.organizations[0], name=f"Школа № {i}", site=f"https://school{i}.ru",
+                            site_key=f"school{i}.ru", municipality=municipality.name)
+        for i in range(sites)
+    ]
+    findings = [Finding(o, e, dt.date(2024, 5, 13), "") for o in organizations for e in sample.errors[:per_site]]
+    return dataclasses.replace(sample, organizations=organizations, findings=findings), municipality
+
+
+def test_a_long_appendix_1_is_tables_of_at_most_200_rows_cut_between_institutions():
+    dataset, municipality = _long_dataset(sites=70, per_site=6)  # 420 findings
+    context = pack_context(dataset, municipality, "1/24", dt.date(2024, 5, 20), appendix_number=1)
+    document = docx.Document(io.BytesIO(Template.load(TEMPLATES / "appendix1.docx").render(context)))
+    tables = document.tables
+    assert [len(t.rows) - 1 for t in tables] == [198, 198, 24]  # 33 schools of 6 rows fit in 200
+    numbers = [int(r.cells[0].text) for t in tables for r in t.rows[1:]]
+    assert numbers == list(range(1, 421))  # one numbering through all of them
+    for table in tables:
+        assert [c.text for c in table.rows[0].cells][:2] == ["№", "Учреждение"]  # each with its header
+    firsts = [t.rows[1].cells[1].text for t in tables]
+    lasts = [t.rows[-1].cells[1].text for t in tables]
+    assert not set(firsts[1:]) & set(lasts[:-1])  # no school is cut between two tables
+
+
+def test_an_ordinary_appendix_1_is_one_table():
+    dataset, municipality = _long_dataset(sites=20, per_site=9)
+    context = pack_context(dataset, municipality, "1/24", dt.date(2024, 5, 20), appendix_number=1)
+    document = docx.Document(io.BytesIO(Template.load(TEMPLATES / "appendix1.docx").render(context)))
+    assert len(dataset.errors) == 9
+    assert len(document.tables) == 1 and len(document.tables[0].rows) == 1 + 180

@@ -531,10 +531,16 @@ def make_appendix1():
     appendix_title(doc,
                    "Перечень ошибок размещения виджетов ПОС, выявленных на сайтах учреждений",
                    "{{ municipality }}")
+    # a long list comes as several tables (finding_tables; LibreOffice is slow on one very long
+    # table); the hairline paragraph between them keeps Word and LibreOffice from joining them
+    _paragraph_style(doc, "TableSeparator", "Между таблицами", size=1, line=Pt(1))
+    para(doc, "{%p for part in finding_tables %}", "Текст письма")
     data_table(doc, FINDINGS_COLUMNS,
                ["{{ f.n }}", "{{ f.organization }}", "{{ f.site }}", "{{ f.error }}",
                 "{{ f.checked_at }}", "{{ f.details }}"],
-               "{%tr for f in findings %}", "{%tr endfor %}", centered=(0, 4))
+               "{%tr for f in part %}", "{%tr endfor %}", centered=(0, 4))
+    para(doc, "", "Между таблицами")
+    para(doc, "{%p endfor %}", "Текст письма")
     screenshots_section(doc)
     return doc
 
