@@ -600,6 +600,40 @@ TEMPLATES = {
 }
 
 
+_STYLE_REFERENCES = ("w:pStyle", "w:rStyle", "w:tblStyle", "w:numStyleLink", "w:styleLink")
+_STYLE_LINKS = ("w:basedOn", "w:link", "w:next")
+_UNUSED_PARTS = ("/word/stylesWithEffects.xml",)
+
+
+def slim(doc):
+    """python-docx's default template carries 186 styles (350 KB) and a Word 2010 copy of them
+    (stylesWithEffects.xml, 440 KB): every document of a build would read, write and convert
+    them all. Keep the styles in use, the defaults and what they are based on, and drop the
+    copy. A clerk's Word adds what it needs when the template is edited."""
+    package = doc.part.package
+    used = {"Normal", "DefaultParagraphFont", "TableNormal", "NoList"}
+    for part in package.iter_parts():
+        if part.partname.endswith(".xml") and hasattr(part, "element"):
+            for tag in _STYLE_REFERENCES:
+                used |= {e.get(qn("w:val")) for e in part.element.iter(qn(tag))}
+    styles = doc.styles.element
+    by_id = {s.get(qn("w:styleId")): s for s in styles.iterchildren(qn("w:style"))}
+    todo = list(used)
+    while todo:  # and the styles those are based on, linked to or followed by
+        style = by_id.get(todo.pop())
+        for tag in _STYLE_LINKS:
+            link = style.find(qn(tag)) if style is not None else None
+            if link is not None and link.get(qn("w:val")) not in used:
+                used.add(link.get(qn("w:val")))
+                todo.append(link.get(qn("w:val")))
+    for style_id, style in by_id.items():
+        if style_id not in used:
+            styles.remove(style)
+    for rel_id, rel in list(doc.part.rels.items()):
+        if not rel.is_external and rel.target_part.partname in _UNUSED_PARTS:
+            doc.part.drop_rel(rel_id)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     outdir = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "templates"
@@ -607,6 +641,7 @@ def main(argv=None):
     for name, make in TEMPLATES.items():
         doc = make()
         doc.core_properties.title = name.removesuffix(".docx")
+        slim(doc)
         doc.save(outdir / name)
         print(outdir / name)
 
