@@ -98,6 +98,12 @@ def _runs(findings: list[Finding], rows: list[dict]) -> list[list[dict]]:
     return runs
 
 
+def for_document(context: dict, sheets: tuple[int, int, int], appendix_number: int) -> dict:
+    """A pack's context for one of its documents: the four differ only in these two."""
+    appendices = [dict(a, sheets=n) for a, n in zip(context["appendices"], sheets)]
+    return {**context, "appendices": appendices, "appendix_number": appendix_number}
+
+
 def sort_findings(findings: list[Finding], catalogue: list[ErrorType]) -> list[Finding]:
     """By organization, then site, then the catalogue's order of errors: each
     institution's rows stay together, so a head can forward them."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dates
-from .context import pack_context, sample_context
+from .context import for_document, pack_context, sample_context
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
 from .failpoints import checkpoint
 from .journal import CANCELLED, ISSUED, REPLACED, RESERVED, IssuedPack, Journal, JournalError, Letter, location_url, new_build_id
@@ -156,6 +156,7 @@ class _Pack:
     appendix_sheets: tuple[int, int, int] = (0, 0, 0)
     letter_sheets: int = 0
     docx_sha: list[str] = field(default_factory=list)
+    context: dict | None = None  # what its documents share
 
     @property
     def number(self) -> str:
@@ -298,7 +299,9 @@ class _Build:
         return [("letter", self._context(pack, sheets=pack.appendix_sheets), pack.files.letter)]
 
     def _context(self, pack: _Pack, sheets=(0, 0, 0), appendix_number: int = 0) -> dict:
-        return pack_context(self.dataset, pack.municipality, pack.number, self.request.date, sheets, appendix_number)
+        if pack.context is None:  # sorting the findings and the rest, once for the four documents
+            pack.context = pack_context(self.dataset, pack.municipality, pack.number, self.request.date)
+        return for_document(pack.context, sheets, appendix_number)
 
     def _make_documents(self, packs: list[_Pack], folder: Path, reuse: _Reuse) -> list[_Pack]:
         """Render and convert every pack's documents into `folder`; the packs that came out

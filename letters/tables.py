@@ -403,9 +403,14 @@ def _sheet_with_header(table: Table, sheets: list[Sheet], problems: Problems):
     return sheet, header
 
 
+# Title rows above a header are a few lines of an export; looking further only costs time
+# (a sheet read with the wrong separator has no header, and 60,000 rows to look through).
+HEADER_WITHIN_ROWS = 50
+
+
 def _find_header(cells: list[list[object]], columns: tuple[Column, ...]) -> tuple[int, dict[str, int]] | None:
     """The first row holding every required column, with the position of each column."""
-    for index, values in enumerate(cells):
+    for index, values in enumerate(cells[:HEADER_WITHIN_ROWS]):
         positions = _match_columns(values, columns)
         if all(c.field in positions for c in columns if c.required):
             return index, positions
