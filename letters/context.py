@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import struct
 import zlib
 from dataclasses import asdict
@@ -27,7 +28,7 @@ def pack_context(
     settings = dataset.settings
     findings = sort_findings(dataset.findings_of(municipality.name), dataset.errors)
     rows = [_finding(n, f) for n, f in enumerate(findings, 1)]
-    return {
+    context = {
         "sender": asdict(settings.sender),
         "number": number,
         "date": dates.numeric(date),
@@ -46,10 +47,9 @@ def pack_context(
         "signer": asdict(settings.signer),
         "executor": asdict(settings.executor),
         "appendices": [
-            {"number": i + 1, "title": title, "sheets": sheets[i], "copies": 1}
+            {"number": i + 1, "title": title, "sheets": 0, "copies": 1}
             for i, title in enumerate(settings.appendix_titles)
         ],
-        "appendix_number": appendix_number,
         "findings": rows,
         "finding_tables": table_parts(findings, rows),
         "screenshots": _screenshots(findings),
@@ -61,6 +61,7 @@ def pack_context(
             for n, p in enumerate(dataset.plan, 1)
         ],
     }
+    return for_document(context, sheets, appendix_number)
 
 
 # LibreOffice lays out one long table in a time that grows with the square of its length
@@ -87,15 +88,8 @@ def table_parts(findings: list[Finding], rows: list[dict], most: int = ROWS_PER_
 
 def _runs(findings: list[Finding], rows: list[dict]) -> list[list[dict]]:
     """The rows in runs of one institution's site each."""
-    runs: list[list[dict]] = []
-    previous = None
-    for finding, row in zip(findings, rows):
-        key = finding.organization.site_key
-        if key != previous:
-            runs.append([])
-            previous = key
-        runs[-1].append(row)
-    return runs
+    runs = itertools.groupby(zip(findings, rows), key=lambda pair: pair[0].organization.site_key)
+    return [[row for _, row in run] for _, run in runs]
 
 
 def for_document(context: dict, sheets: tuple[int, int, int], appendix_number: int) -> dict:

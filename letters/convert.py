@@ -42,13 +42,11 @@ class SofficeNotFound(Exception):
 
 
 class ConversionError(Exception):
-    """Documents that LibreOffice could not convert even one by one; `converted` holds
-    the PDFs of the others."""
+    """Documents that LibreOffice could not convert even one by one."""
 
-    def __init__(self, failed: list[Path], converted: dict[Path, Path]):
+    def __init__(self, failed: list[Path]):
         super().__init__(", ".join(p.name for p in failed))
         self.failed = failed
-        self.converted = converted
 
 
 def find_soffice() -> Path:
@@ -172,8 +170,7 @@ class Converter:
         if self.broken:
             raise self.broken
         if failed:
-            converted = {d: pdf for d, pdf in expected.items() if d not in failed}
-            raise ConversionError(sorted(failed, key=list(expected).index), converted)
+            raise ConversionError(sorted(failed, key=list(expected).index))
         return expected
 
     def _convert_chunk(self, chunk: list[Path], expected, profile: Path, finish) -> None:
