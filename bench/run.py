@@ -48,7 +48,7 @@ print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSA
 
 def run_build(data: Path, out: Path, journal: Path) -> dict:
     started = time.perf_counter()
-    output = subprocess.run([sys.executable, "-c", BUILD, str(data), str(out), str(ROOT / "templates"), str(journal)],
+    output = subprocess.run([sys.executable, "-c", BUILD, str(data), str(out), str(ROOT / "letters" / "templates"), str(journal)],
                             capture_output=True, text=True, check=True).stdout
     result = json.loads(output.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - started  # with Python's start-up and imports
@@ -154,7 +154,7 @@ def long_tables(sizes: list[int]) -> None:
     from letters.validate import load_dataset
     from letters.problems import Problems
 
-    template = Template.load(ROOT / "templates" / "appendix1.docx")
+    template = Template.load(ROOT / "letters" / "templates" / "appendix1.docx")
     with tempfile.TemporaryDirectory(prefix="letters-long-") as name:
         tmp = Path(name)
         for size in sizes:

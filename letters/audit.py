@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from letters.model import Organization
+from letters.problems import LettersError
 
 SCRIPT_URL = "https://pos.gosuslugi.ru/bin/script.min.js"
 CHROMIUM = "/usr/bin/chromium"
@@ -55,8 +56,10 @@ CODES = (
 AUDIT_HEADERS = ("Ссылка на сайт", "Код ошибки", "Дата проверки", "Комментарий", "Снимок экрана")
 
 
-class AuditError(RuntimeError):
-    """The check cannot run at all (no browser, no Playwright). The message is for a clerk."""
+class AuditError(LettersError):
+    """The check cannot run at all (no browser, no Playwright). The message is for a clerk; exit code 2."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pikepdf
 
+from .problems import LettersError
+
 PdfError = pikepdf.PdfError  # a PDF pikepdf cannot read or write
 
 _INSTALL_HINT = (
@@ -36,7 +38,11 @@ _INSTALL_HINT = (
 )
 
 
-class SofficeNotFound(Exception):
+class SofficeNotFound(LettersError):
+    """LibreOffice is missing or cannot be started: exit code 2."""
+
+    exit_code = 2
+
     def __init__(self, detail: str = ""):
         super().__init__((detail + "\n" if detail else "") + _INSTALL_HINT)
 

@@ -54,19 +54,19 @@ from urllib.parse import unquote, urlsplit
 
 from . import dates
 from .failpoints import checkpoint
-from .journal import CANCELLED, REPLACED, RESERVED, SENT, STATUS_NAMES, Journal, JournalError, Letter, location_url
+from .journal import CANCELLED, REPLACED, RESERVED, SENT, STATUS_NAMES, Journal, JournalError, Letter, journal_url
 from .model import MailSettings, Settings
 from .packs import MANIFEST, PackFiles, read_manifest, row_paths, safe_name
-from .problems import Problems
+from .problems import Problems, UsageError
 from .settings import read_mail_settings, read_settings
-from .validate import name_key
+from .addresses import for_smtp
+from .names import choose
 
 ATTACH = ("pdf", "docx")
 MAX_RECIPIENTS = 35  # Yandex's limit per message, and Mail.ru's is no higher
 OUTBOX = "outbox"
 PASSWORD_VARIABLE = "LETTERS_SMTP_PASSWORD"
 _SUBTYPES = {"pdf": "pdf", "docx": "vnd.openxmlformats-officedocument.wordprocessingml.document"}
-_ADDRESS = re.compile(r"[^\W_][\w.+'-]*@[^\W_][\w-]*(\.[\w-]+)+")
 _CRLF = compat32.clone(linesep="\r\n")
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -75,8 +75,11 @@ Progress = Callable[[str, int, int], None]  # phase, done, total
 WRITTEN, MAILED, ALREADY, CONFIRMED = "written", "sent", "already", "confirmed"
 
 
-class MailUsageError(Exception):
+class MailUsageError(UsageError):
     """A wrong command (no server, a password on the command line): exit code 2."""
+
+    def __str__(self) -> str:
+        return f"Ошибка в команде: {super().__str__()}. Справка: letters mail --help"
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ class MailRequest:
 
     @property
     def journal_url(self) -> str:
-        return location_url(self.journal or self.data / "journal.sqlite")
+        return journal_url(self.journal, self.data)
 
     @property
     def folder(self) -> Path:
@@ -220,12 +223,9 @@ def _rows(request: MailRequest, problems: Problems) -> list[dict[str, str]]:
     rows = read_manifest(request.folder)
     if not request.only:
         return rows
-    wanted = {name_key(name): name for name in request.only}
-    present = {name_key(row["municipality"]) for row in rows}
-    for key, name in wanted.items():
-        if key not in present:
-            problems.error(f"--only «{name}»: письма этому муниципальному образованию в {request.folder / MANIFEST} нет")
-    return [row for row in rows if name_key(row["municipality"]) in wanted]
+    chosen = set(choose(request.only, [row["municipality"] for row in rows], problems,
+                        f"письма этому муниципальному образованию в {request.folder / MANIFEST} нет"))
+    return [row for row in rows if row["municipality"] in chosen]
 
 
 @dataclass
@@ -266,7 +266,7 @@ def _prepare(request: MailRequest, settings: Settings, mail_settings: MailSettin
             continue
         attempt = journal.mail_attempt(number)
         retry = number in request.retry
-        addresses, bad = _addresses(row["email"])
+        addresses, bad = for_smtp(row["email"])
         if attempt.started_at is not None and not retry:
             problems.error(_unconfirmed(letter, attempt.started_at, again))
             continue
@@ -323,23 +323,6 @@ def _prepare(request: MailRequest, settings: Settings, mail_settings: MailSettin
         plan.ready.append(Outgoing(number, municipality, addresses, message_id, message.as_bytes(policy=_CRLF), reached, retry))
         plan.idle.discard(f"{_file_stem(number)}.eml")
     return plan
-
-
-def _addresses(text: str) -> tuple[tuple[str, ...], list[str]]:
-    """The addresses of a manifest row as SMTP carries them, and what is wrong with the others."""
-    good, bad = [], []
-    for address in (a for a in re.split(r"[;,\s]+", text) if a):
-        local, _, domain = address.rpartition("@")
-        if not _ADDRESS.fullmatch(address):
-            bad.append(f"«{address}» — не адрес электронной почты")
-        elif not local.isascii():
-            bad.append(f"«{address}»: русские буквы до «@» принимают не все почтовые серверы, нужен адрес латиницей")
-        else:
-            try:
-                good.append(f"{local}@{domain.encode('idna').decode('ascii').lower()}")
-            except UnicodeError:
-                bad.append(f"«{address}»: такого имени домена не бывает")
-    return tuple(dict.fromkeys(good)), bad
 
 
 def _attachments(row: dict, letter: Letter, request: MailRequest, journal: Journal,
@@ -483,7 +466,7 @@ def _confirm(request: MailRequest, journal: Journal, problems: Problems) -> list
         if letter.status == SENT:  # a top-up: the addresses of the pack that it had not reached
             row = next((r for r in read_manifest(request.folder) if r["number"] == number), None)
             known = {a.casefold() for a in reached}
-            reached += [a for a in (_addresses(row["email"])[0] if row else ()) if a.casefold() not in known]
+            reached += [a for a in (for_smtp(row["email"])[0] if row else ()) if a.casefold() not in known]
         journal.end_mail(number, letter.message_id, "; ".join(reached), sent_at=attempt.started_at)
         done.append(Outcome(number, letter.municipality, CONFIRMED, tuple(reached), letter.message_id))
     return done

@@ -21,15 +21,16 @@ from . import dates
 from .context import for_document, pack_context, sample_context
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
 from .failpoints import checkpoint
-from .journal import CANCELLED, ISSUED, REPLACED, RESERVED, IssuedPack, Journal, JournalError, Letter, location_url, new_build_id
+from .journal import CANCELLED, ISSUED, REPLACED, RESERVED, IssuedPack, Journal, JournalError, Letter, journal_url, new_build_id
 from .model import Dataset, Municipality
 from .packs import (
     ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover, row_paths,
     sha256, write_manifest,
 )
 from .problems import Problems
-from .render import RenderError, Template, check_templates, load_templates
-from .validate import load_dataset, name_key
+from .render import PACKAGE_TEMPLATES, RenderError, Template, check_templates, load_templates
+from .names import choose
+from .validate import load_dataset
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
 
@@ -49,7 +50,7 @@ class Checked:
 class BuildRequest:
     date: dt.date
     data: Path = Path("data")
-    templates: Path = Path("templates")
+    templates: Path = PACKAGE_TEMPLATES
     out: Path = Path("out")
     pdf: bool = True
     jobs: int = 2
@@ -61,7 +62,7 @@ class BuildRequest:
 
     @property
     def journal_url(self) -> str:
-        return location_url(self.journal or self.data / "journal.sqlite")
+        return journal_url(self.journal, self.data)
 
 
 @dataclass
@@ -128,16 +129,12 @@ def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> 
     with_findings = dataset.municipalities_with_findings
     if not only:
         return with_findings
-    known = {name_key(m.name): m for m in dataset.municipalities}
-    chosen = set()
-    for name in only:
-        municipality = known.get(name_key(name))
-        if municipality is None:
-            problems.error(f"--only «{name}»: такого муниципального образования нет в таблице municipalities")
-        elif municipality not in with_findings:
-            problems.warning(f"--only «{name}»: у учреждений этого муниципального образования нет ошибок, письма не будет")
-        else:
-            chosen.add(municipality.name)
+    chosen = set(choose(only, [m.name for m in dataset.municipalities], problems,
+                        "такого муниципального образования нет в таблице municipalities"))
+    for municipality in dataset.municipalities:
+        if municipality.name in chosen and municipality not in with_findings:
+            problems.warning(f"--only «{municipality.name}»: у учреждений этого муниципального образования нет ошибок, "
+                             "письма не будет")
     return [m for m in with_findings if m.name in chosen]
 
 

@@ -85,9 +85,23 @@ class Problems(list):
         return any(p.level is Level.ERROR for p in self)
 
 
-class InputError(Exception):
-    """Raised inside a step to abandon it; carries the problems found so far."""
+class LettersError(Exception):
+    """The one base of every error a clerk is told about: its message is Russian and says
+    what to do, and it carries the exit code the command ends with. The CLI catches it
+    once, in `main()`.
 
-    def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
+    Exit codes: 1 — the input or the state of the journal or of the folders is wrong (nothing
+    was written); 2 — the command itself is wrong, or a program it needs is missing."""
+
+    exit_code = 1
+
+    def __init__(self, message: str = "", exit_code: int | None = None):
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(LettersError):
+    """A wrong command: an option missing or out of place. Exit code 2."""
+
+    exit_code = 2

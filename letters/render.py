@@ -28,6 +28,8 @@ from lxml import etree
 from .problems import Problems
 
 NAMES = ("letter", "appendix1", "appendix2", "appendix3")
+# The templates shipped with the program; a clerk's own folder is given with --templates.
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 # A picture takes the text's width less a margin (the text is 180 mm wide), unless it is so
 # tall (a phone's screen) that the page and its caption would not hold it.
 PICTURE_WIDTH_MM = 170

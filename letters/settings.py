@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 from . import dates
+from .addresses import is_email, split
 from .model import DEFAULT_APPENDIX_TITLES, Executor, Person, Sender, Settings
 from .problems import Problems
 from .tables import clean_text
@@ -204,7 +205,6 @@ def _date(value, section: str, key: str, problems: Problems):
 
 _MAIL_KEYS = ("from", "subject", "rate", "reply_to", "bcc", "smtp")
 _MAIL_PLACEHOLDERS = {"number", "date", "subject", "municipality"}
-_MAIL_ADDRESS = re.compile(r"[^\W_][\w.+'-]*@[^\W_][\w-]*(\.[\w-]+)+")
 
 
 def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> MailSettings | None:
@@ -230,7 +230,7 @@ def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> 
             problems.warning(f"ключа {key} в разделе [mail] программа не знает и не читает{hint}", file=FILE, column=f"[mail] {key}")
 
     name, address = parseaddr(_text(section, "mail", "from", problems, default=settings.sender.email))
-    if not _MAIL_ADDRESS.fullmatch(address):
+    if not is_email(address):
         problems.error(
             "from: нужен адрес отправителя, например from = \"di@72to.ru\" или "
             "from = \"Департамент информатизации <di@72to.ru>\"", file=FILE, column="[mail] from",
@@ -252,13 +252,13 @@ def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> 
     if not isinstance(rate, int) or isinstance(rate, bool) or rate < 1:
         problems.error("rate: нужно целое число писем в минуту, не меньше 1, например rate = 20", file=FILE, column="[mail] rate")
     reply_to = _text(section, "mail", "reply_to", problems, default="")
-    if reply_to and not _MAIL_ADDRESS.fullmatch(parseaddr(reply_to)[1]):
+    if reply_to and not is_email(parseaddr(reply_to)[1]):
         problems.error("reply_to: нужен адрес электронной почты, например reply_to = \"petrova@72to.ru\"",
                        file=FILE, column="[mail] reply_to")
     bcc = section.get("bcc", [])
     if isinstance(bcc, str):
-        bcc = [a for a in re.split(r"[;,\s]+", bcc) if a]
-    if not isinstance(bcc, list) or not all(isinstance(a, str) and _MAIL_ADDRESS.fullmatch(a.strip()) for a in bcc):
+        bcc = split(bcc)
+    if not isinstance(bcc, list) or not all(isinstance(a, str) and is_email(a.strip()) for a in bcc):
         problems.error("bcc: нужен адрес (или список адресов) для архивной копии, например bcc = \"archive@72to.ru\"",
                        file=FILE, column="[mail] bcc")
         bcc = []

@@ -7,15 +7,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import dates, declension
+from . import addresses, dates, declension
+from .names import name_key
 from .model import Dataset, ErrorType, Finding, Municipality, Organization, PlanItem
 from .problems import Problems
 from .settings import read_settings
 from .sites import site_key
 from .tables import Row, Table, read_table
 
-# An address starts with a letter or a digit: «=…@…» or «+…@…» would be a formula in Excel.
-_EMAIL = re.compile(r"[^\W_][\w.+'-]*@[^\W_][\w-]*(\.[\w-]+)+")
 # A comment longer than this does not fit on one page of appendix 1: its column is 35 mm
 # wide at 11 pt, about 18 characters a line and 55 lines a page (measured with LibreOffice).
 COMMENT_PAGE = 1000
@@ -69,11 +68,6 @@ class _Known(dict):
     def __init__(self):
         super().__init__()
         self.broken: set[str] = set()
-
-
-def name_key(text: str) -> str:
-    """Names match whatever the case, the spaces and «ё»."""
-    return " ".join(text.split()).casefold().replace("ё", "е")
 
 
 def _required(table: Table, row: Row, field: str, problems: Problems) -> str:
@@ -139,16 +133,15 @@ def _addressee(table: Table, row: Row, position: str, head: str, problems: Probl
 
 
 def _emails(table: Table, row: Row, problems: Problems) -> tuple[str, ...]:
-    raw = row.text("email")
-    addresses = tuple(a.strip() for a in re.split(r"[;,\s]+", raw) if a.strip())
-    for address in addresses:
-        if not _EMAIL.fullmatch(address):
+    found = tuple(addresses.split(row.text("email")))
+    for address in found:
+        if not addresses.is_email(address):
             problems.error(
                 f"«{address}» — не адрес электронной почты (нужен вид name@example.ru); несколько "
                 "адресов разделяйте «;»",
                 table.file, row.number, table.title("email"),
             )
-    return addresses
+    return found
 
 
 def _warn_without_email(table, municipalities, findings, problems: Problems) -> None:

@@ -1,3 +1,5 @@
+import contextlib
+import io
 import shutil
 import subprocess
 import sys
@@ -9,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "data"
-TEMPLATES = ROOT / "templates"
+TEMPLATES = ROOT / "letters" / "templates"
 
 SETTINGS = """\
 [sender]
@@ -92,6 +94,24 @@ def run_letters(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subpro
     return subprocess.run(
         [sys.executable, "-m", "letters", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600
     )
+
+
+def run_in_process(*args: str) -> subprocess.CompletedProcess:
+    """`letters *args` through the entry point of the installed script."""
+    from letters import cli
+
+    stdout, stderr, argv = io.StringIO(), io.StringIO(), sys.argv
+    sys.argv = ["letters", *args]
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            cli.main()
+    except SystemExit as exit:
+        code = exit.code
+    else:
+        code = 0
+    finally:
+        sys.argv = argv
+    return subprocess.CompletedProcess(["letters", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 @pytest.fixture(scope="session")

@@ -16,13 +16,11 @@ from pathlib import Path
 import docx
 import pikepdf
 import pytest
-from conftest import SAMPLE, SETTINGS, TEMPLATES, run_letters, write_data
+from conftest import SAMPLE, SETTINGS, TEMPLATES, run_in_process, run_letters, write_data
 from openpyxl import load_workbook
 from test_audit import World, _server, needs_chromium
-from typer.testing import CliRunner
 
 from letters import audit as site_audit
-from letters import cli
 from letters.context import _sample_png
 from letters.problems import Problems
 from letters.render import PICTURE_MAX_HEIGHT_MM, PICTURE_WIDTH_MM, Picture, Template
@@ -70,7 +68,7 @@ def _data_folder(folder: Path, world: World) -> Path:
 
 
 def _audit(*args: str):
-    return CliRunner().invoke(cli.app, ["audit", *args])
+    return run_in_process("audit", *args)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +91,7 @@ def audited(world, tmp_path_factory):
 @needs_chromium
 def test_audit_command_writes_the_table_and_screenshots(audited):
     result, table = audited["result"], audited["table"]
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     assert "Проверено сайтов: 2 из 2" in result.stdout
     assert "below_first_screen: 1" in result.stdout and "widget_hidden: 1" in result.stdout
     assert "audit-снимки" in result.stdout
@@ -141,7 +139,7 @@ def test_letters_show_the_screenshots(audited, soffice):
 def test_audit_command_unknown_municipality(world, tmp_path):
     data = _data_folder(tmp_path / "data", world)
     result = _audit("--data", str(data), "--out", str(tmp_path / "a.xlsx"), "--only", "Город Тобольск")
-    assert result.exit_code == 1
+    assert result.returncode == 1
     assert "«Город Тобольск»: такого муниципального образования нет" in result.stderr
     assert not (tmp_path / "a.xlsx").exists()
 
@@ -153,7 +151,7 @@ def test_audit_command_without_a_browser(world, tmp_path, monkeypatch):
     monkeypatch.setattr(site_audit, "check_sites", no_browser)
     data = _data_folder(tmp_path / "data", world)
     result = _audit("--data", str(data), "--out", str(tmp_path / "a.xlsx"))
-    assert result.exit_code == 2
+    assert result.returncode == 2
     assert "Не найден браузер Chromium" in result.stderr
 
 
@@ -165,7 +163,7 @@ def test_audit_command_names_sites_the_checker_failed_on(world, tmp_path, monkey
     monkeypatch.setattr(site_audit, "check_sites", checker_fails)
     data = _data_folder(tmp_path / "data", world)
     result = _audit("--data", str(data), "--out", str(tmp_path / "a.xlsx"), "--only", ISHIM)
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     assert f"сайт {world.url('missing')} не проверен" in result.stderr and "RuntimeError: сбой" in result.stderr
     assert "Проверено сайтов: 0 из 1" in result.stdout
     assert (tmp_path / "a.xlsx").is_file()

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from conftest import ROOT, TABLES, TEMPLATES, run_letters, write_data
+from conftest import ROOT, TABLES, TEMPLATES, run_in_process, run_letters, write_data
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.txt").is_file())
@@ -129,24 +129,6 @@ def run_case(name: str, root: Path, run=None) -> Outcome:
         args = ("validate",)
     result = (run or run_in_process)(*args, "--data", str(data), "--templates", str(templates))
     return Outcome(result, data, templates, out, before)
-
-
-def run_in_process(*args: str) -> subprocess.CompletedProcess:
-    """`letters *args` through the entry point of the installed script."""
-    from letters import cli
-
-    stdout, stderr, argv = io.StringIO(), io.StringIO(), sys.argv
-    sys.argv = ["letters", *args]
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            cli.main()
-    except SystemExit as exit:
-        code = exit.code
-    else:
-        code = 0
-    finally:
-        sys.argv = argv
-    return subprocess.CompletedProcess(["letters", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -16,7 +16,7 @@ from letters.render import RenderError, Template, check_templates, load_template
 from letters.validate import load_dataset
 
 ROOT = Path(__file__).parent.parent
-TEMPLATES = ROOT / "templates"
+TEMPLATES = ROOT / "letters" / "templates"
 HOSTILE = "МДОУ «Сказка» & ясли <корпус 2>"
 
 

@@ -1,6 +1,6 @@
 """Write the four Word templates of `letters`: the letter and its three appendices.
 
-    python tools/make_templates.py [OUTDIR]        # default: templates/ next to tools/
+    python tools/make_templates.py [OUTDIR]        # default: letters/templates/, the package's own
 
 The templates are ordinary Word documents (A4, Times New Roman, named styles) with Jinja tags
 for docxtpl. Clerks are expected to edit them in Word; this script only makes the first version.
@@ -636,7 +636,7 @@ def slim(doc):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    outdir = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "templates"
+    outdir = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "letters" / "templates"
     outdir.mkdir(parents=True, exist_ok=True)
     for name, make in TEMPLATES.items():
         doc = make()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import dates
-from .journal import STATUS_NAMES, Letter
-from .packs import spreadsheet_safe
+from .. import dates
+from ..packs import spreadsheet_safe
+from .store import STATUS_NAMES, Letter
 
 COLUMNS = (
     "Рег. номер", "Дата", "Адресат", "Краткое содержание", "Кем подписан", "Исполнитель",

@@ -30,7 +30,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .packs import row_paths
+from ..packs import row_paths
+from ..problems import LettersError
 
 RESERVED, ISSUED, SENT, CANCELLED, REPLACED = "reserved", "issued", "sent", "cancelled", "replaced"
 ACTIVE = (RESERVED, ISSUED, SENT)
@@ -91,7 +92,7 @@ files = sa.Table(
 )
 
 
-class JournalError(Exception):
+class JournalError(LettersError):
     """A journal that cannot be opened or used; the message is for the clerk."""
 
 
@@ -132,14 +133,6 @@ class Letter:
     def from_row(cls, row) -> Letter:
         fields = cls.__dataclass_fields__
         return cls(**{k: v for k, v in row._mapping.items() if k in fields})
-
-
-def location_url(location: str | Path) -> str:
-    """A path becomes an SQLite URL; an SQLAlchemy URL is kept as it is."""
-    text = str(location)
-    if "://" in text:
-        return text
-    return f"sqlite:///{Path(text).resolve()}"
 
 
 def format_number(pattern: str, seq: int, date: dt.date) -> str:

@@ -1,0 +1,167 @@
+"""What every command shares: the Typer application, the consoles, the common options,
+and `main()`, which turns every error into a Russian message and an exit code.
+
+Every message is in Russian; a clerk never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import os
+import re
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from babel import Locale
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from .. import __version__, dates
+from ..problems import Level, LettersError, Problems
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    INVALID_INPUT = 1  # nothing was written
+    USAGE = 2  # a wrong option, or LibreOffice missing
+
+
+app = typer.Typer(
+    help="Письма главам муниципальных образований по итогам мониторинга виджетов ПОС.",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+_RUSSIAN = Locale("ru")
+# markup off: messages carry clerks' data, and «[sender]» or «Район [/b]» must print as written
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+DataOption = Annotated[Path, typer.Option("--data", help="Папка с таблицами и letters.toml.")]
+JournalOption = Annotated[
+    Optional[str],
+    typer.Option("--journal", envvar="LETTERS_JOURNAL",
+                 help="Журнал регистрации: путь к файлу SQLite или адрес postgresql+psycopg://… "
+                      "(по умолчанию <папка данных>/journal.sqlite)."),
+]
+TemplatesOption = Annotated[Path, typer.Option("--templates", help="Папка с шаблонами .docx.")]
+DateOption = Annotated[str, typer.Option("--date", help="Дата писем, ДД.ММ.ГГГГ.")]
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        return dates.parse_date(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def count(n: int, one: str, few: str, many: str) -> str:
+    """«1 письмо», «22 письма», «25 писем»: babel knows the Russian plural rules."""
+    form = _RUSSIAN.plural_form(n)
+    return f"{n} {one if form == 'one' else few if form == 'few' else many}"
+
+
+def show(problems: Problems, headings: dict[Level, str] | None = None) -> None:
+    """Errors first, then warnings, then notes; each group once, every problem on a line."""
+    headings = headings or {
+        Level.ERROR: "Ошибки (сборка невозможна, пока они есть)",
+        Level.WARNING: "Предупреждения (сборка идёт, но проверьте)",
+        Level.NOTE: "Замечания",
+    }
+    for level, heading in headings.items():
+        group = [p for p in problems if p.level is level]
+        if group:
+            err.print(f"{heading}: {len(group)}")
+            for problem in group:
+                err.print(f"  • {problem}", soft_wrap=True)
+
+
+def fail(code: ExitCode = ExitCode.INVALID_INPUT, message: str = "") -> typer.Exit:
+    """The exit of a command that did not do its job; `raise fail(…)`."""
+    if message:
+        err.print(message)
+    return typer.Exit(code)
+
+
+class progress:
+    """A Rich progress bar on a terminal; nothing when the output is a file or a pipe."""
+
+    def __enter__(self):
+        if not err.is_terminal:
+            return None
+        self._bar = Progress(
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err, transient=True,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task("проверка данных", total=None)
+        return self.update
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        self._bar.update(self._task, description=phase, completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if err.is_terminal:
+            self._bar.stop()
+
+
+# Typer's own messages are English; these are the ones a clerk can meet.
+_USAGE_MESSAGES = (
+    (re.compile(r"Missing option '([^']+)'.*", re.S), r"не указан обязательный параметр \1"),
+    (re.compile(r"Missing (?:argument|parameter):? '?([^'.]+)'?.*", re.S), r"не указан обязательный параметр \1"),
+    (re.compile(r"No such option: (\S+).*", re.S), r"нет такого параметра: \1"),
+    (re.compile(r"No such command '([^']+)'.*", re.S), r"нет такой команды: \1"),
+    (re.compile(r"Option '([^']+)' requires an argument.*", re.S), r"после \1 нужно значение"),
+    (re.compile(r"Invalid value for '([^']+)': (.*)", re.S), r"неверное значение \1: \2"),
+    (re.compile(r"Invalid value: (.*)", re.S), r"неверное значение: \1"),
+    (re.compile(r"Got unexpected extra argument.*\((.*)\)", re.S), r"лишние слова в команде: \1"),
+)
+
+
+def main() -> None:
+    """The entry point: Russian messages for usage errors, a log file instead of a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except LettersError as exc:
+        err.print(str(exc))
+        code = exc.exit_code
+    except typer.Abort:
+        err.print("Прервано.")
+        code = ExitCode.INVALID_INPUT
+    except KeyboardInterrupt:
+        err.print("Прервано. Незаконченные пакеты не записаны.")
+        code = ExitCode.INVALID_INPUT
+    except typer.TyperException as exc:  # a usage error: a wrong option or value
+        err.print(f"Ошибка в команде: {_usage_message(exc.format_message())}. Справка: letters --help")
+        code = ExitCode.USAGE
+    except Exception:
+        log = _write_log()
+        err.print(
+            "Непредвиденная ошибка программы. Ничего не записано. Подробности для разработчиков — "
+            f"в файле {log}; пришлите его вместе с описанием, что вы делали."
+        )
+        code = ExitCode.INVALID_INPUT
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(message: str) -> str:
+    for pattern, russian in _USAGE_MESSAGES:
+        if pattern.fullmatch(message.strip()):
+            return pattern.sub(russian, message.strip())
+    return message
+
+
+def _write_log() -> Path:
+    handle, name = tempfile.mkstemp(prefix="letters-error-", suffix=".log")
+    with os.fdopen(handle, "w", encoding="utf-8") as log:
+        log.write(f"letters {__version__}\n{' '.join(sys.argv)}\n\n")
+        traceback.print_exc(file=log)
+    return Path(name)
+

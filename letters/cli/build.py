@@ -1,0 +1,67 @@
+"""`letters build` and `letters validate`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import pipeline
+from ..render import PACKAGE_TEMPLATES
+from .app import DataOption, DateOption, JournalOption, TemplatesOption, app, count, fail, out, parse_date, progress, show
+
+
+@app.command()
+def build(
+    date: DateOption,
+    data: DataOption = Path("data"),
+    templates: TemplatesOption = PACKAGE_TEMPLATES,
+    out_dir: Annotated[Path, typer.Option("--out", help="Куда писать пакеты писем.")] = Path("out"),
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Не сохранять PDF (листы всё равно считаются).")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Сколько процессов LibreOffice запускать сразу.")] = max(1, min(os.cpu_count() or 1, 8)),
+    journal: JournalOption = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Собрать письма только этим МО (можно повторять).")] = None,
+    reissue: Annotated[bool, typer.Option("--reissue", help="Изменённое отправленное письмо — новым номером, старое — «заменено».")] = False,
+    pdfa: Annotated[bool, typer.Option("--pdfa", help="PDF/A-2b для архивного хранения.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Сколько секунд LibreOffice может делать один документ.")] = 60.0,
+) -> None:
+    """Собрать письма и приложения (.docx и .pdf) и manifest.csv."""
+    request = pipeline.BuildRequest(
+        date=parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs,
+        journal=journal, only=tuple(only or ()), reissue=reissue, pdfa=pdfa, timeout=timeout,
+    )
+    with progress() as report:
+        result = pipeline.build(request, report)
+    show(result.problems)
+    if result.problems.has_errors and result.folder is None:
+        raise fail(message="Письма не собраны: исправьте ошибки и запустите сборку снова. Ничего не записано.")
+    changed = sum(p.changed for p in result.packs)
+    out.print(
+        f"Готово: {count(len(result.packs), 'письмо', 'письма', 'писем')} в папке {result.folder}"
+        + (f" (изменилось: {changed})" if changed != len(result.packs) else "")
+    )
+    for pack in result.packs:
+        sheets = "+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets)))
+        mark = "" if pack.changed else " — без изменений"
+        out.print(f"  № {pack.number}  {pack.municipality}: ошибок {pack.findings}, листов {sheets}{mark}")
+    for number in result.cancelled:
+        out.print(f"  № {number} аннулирован: ошибок у этого МО больше нет, пакет удалён")
+    if result.problems.has_errors:
+        raise fail(message="Часть писем не собрана (см. ошибки выше): исправьте и запустите сборку снова.")
+
+
+@app.command()
+def validate(data: DataOption = Path("data"), templates: TemplatesOption = PACKAGE_TEMPLATES) -> None:
+    """Проверить таблицы, letters.toml и шаблоны, ничего не записывая."""
+    checked = pipeline.check(data, templates)
+    show(checked.problems)
+    if not checked.ok:
+        raise fail()
+    dataset = checked.dataset
+    out.print(
+        f"Ошибок нет. Муниципальных образований: {len(dataset.municipalities)}, организаций: "
+        f"{len(dataset.organizations)}, замечаний мониторинга: {len(dataset.findings)}, "
+        f"писем будет: {len(dataset.municipalities_with_findings)}."
+    )

@@ -1,0 +1,69 @@
+"""`letters journal`: the registration journal on screen, exported, and its corrections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..journal import register
+from ..journal import STATUS_NAMES, Journal, journal_url
+from .app import DataOption, JournalOption, app, count, out, parse_date
+
+journal_app = typer.Typer(help="Журнал регистрации исходящих писем.", invoke_without_command=True, rich_markup_mode=None)
+app.add_typer(journal_app, name="journal")
+
+
+def open_journal(journal: str | None, data: Path) -> Journal:
+    return Journal(journal_url(journal, data))
+
+
+@journal_app.callback()
+def journal_list(
+    ctx: typer.Context,
+    journal: JournalOption = None,
+    data: DataOption = Path("data"),
+    year: Annotated[Optional[int], typer.Option("--year", help="Только за этот год.")] = None,
+    date: Annotated[Optional[str], typer.Option("--date", help="Только письма этой даты, ДД.ММ.ГГГГ.")] = None,
+    municipality: Annotated[Optional[str], typer.Option("--municipality", help="Только МО, в названии которых есть этот текст.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="reserved, issued, sent, cancelled или replaced.")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", help="Сохранить в файл .xlsx или .csv.")] = None,
+) -> None:
+    """Показать журнал (с отбором) или выгрузить его в .xlsx или .csv."""
+    ctx.ensure_object(dict)["journal"], ctx.obj["data"] = journal, data
+    if ctx.invoked_subcommand is not None:
+        return
+    if status and status not in STATUS_NAMES:
+        raise typer.BadParameter(f"статус «{status}» неизвестен; возможные: {', '.join(STATUS_NAMES)}")
+    if export and export.suffix.lower() not in (".xlsx", ".csv"):
+        raise typer.BadParameter("выгрузка возможна в файл .xlsx или .csv")
+    letters = open_journal(journal, data).list(
+        year=year, date=parse_date(date) if date else None, municipality=municipality, status=status
+    )
+    if export:
+        register.export(letters, export)
+        out.print(f"Журнал выгружен: {export} ({count(len(letters), 'запись', 'записи', 'записей')})")
+        return
+    columns = (*register.COLUMNS[:3], "Листов", "Статус", "Примечание")
+    table = Table(*columns, box=None)
+    for row in register.register_rows(letters):
+        table.add_row(*(row[c] for c in columns))
+    out.print(table)
+    out.print(f"Всего: {count(len(letters), 'запись', 'записи', 'записей')}")
+
+
+@journal_app.command("cancel")
+def journal_cancel(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Регистрационный номер, например 1337/24.")],
+    why: Annotated[str, typer.Option("--why", help="Причина аннулирования (записывается в журнал).")],
+    journal: JournalOption = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+) -> None:
+    """Аннулировать номер (он больше никогда не будет выдан)."""
+    if not why.strip():
+        raise typer.BadParameter("укажите причину аннулирования в --why")
+    letter = open_journal(journal or ctx.obj["journal"], data or ctx.obj["data"]).cancel(number, why.strip())
+    out.print(f"Номер {letter.number} ({letter.municipality}) аннулирован: {letter.reason}")

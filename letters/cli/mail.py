@@ -1,0 +1,85 @@
+"""`letters mail`."""
+
+from __future__ import annotations
+
+import enum
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import dates
+from .. import mail as mailing
+from ..problems import Level
+from .app import DataOption, DateOption, ExitCode, JournalOption, app, count, err, out, parse_date, progress, show
+
+
+class Attach(str, enum.Enum):
+    pdf = "pdf"
+    docx = "docx"
+
+
+@app.command("mail")
+def mail_command(
+    date: DateOption,
+    data: DataOption = Path("data"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Папка со сборками (та же, что в build).")] = Path("out"),
+    journal: JournalOption = None,
+    send: Annotated[bool, typer.Option("--send", help="Отправить. Без него письма только записываются в OUT/<дата>/outbox/*.eml.")] = False,
+    smtp: Annotated[Optional[str], typer.Option(
+        "--smtp", envvar="LETTERS_SMTP",
+        help="Почтовый сервер: smtp://пользователь@сервер:587 (STARTTLS) или smtps://пользователь@сервер:465; "
+             "пароль — только в переменной окружения LETTERS_SMTP_PASSWORD.")] = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Только письма этим МО (можно повторять).")] = None,
+    attach: Annotated[Attach, typer.Option("--attach", help="Что вкладывать: pdf (по умолчанию) или docx.")] = Attach.pdf,
+    rate: Annotated[Optional[int], typer.Option("--rate", min=1, help="Не больше стольких писем в минуту (по умолчанию [mail] rate, иначе 20).")] = None,
+    retry: Annotated[Optional[list[str]], typer.Option(
+        "--retry", help="Номер письма, отправка которого не подтверждена и которое не дошло, или которое надо дослать "
+                        "по адресам, куда оно не ушло (можно повторять).")] = None,
+    confirm: Annotated[Optional[list[str]], typer.Option(
+        "--confirm", help="Номер письма, отправка которого не подтверждена, но оно дошло: отметить отправленным.")] = None,
+) -> None:
+    """Разослать письма главам: .eml в outbox или, с --send, через SMTP — каждое ровно один раз."""
+    request = mailing.MailRequest(
+        date=parse_date(date), data=data, out=out_dir, journal=journal, send=send, smtp=smtp,
+        password=os.environ.get(mailing.PASSWORD_VARIABLE) or None, only=tuple(only or ()), attach=attach.value,
+        rate=rate, retry=tuple(retry or ()), confirm=tuple(confirm or ()),
+    )
+    with progress() as report:
+        try:
+            result = mailing.mail(request, report)
+        except KeyboardInterrupt:
+            err.print("Рассылка прервана. Отправленные письма записаны в журнал; та же команда отправит только "
+                      "оставшиеся (о письме, которое уходило в момент прерывания, она скажет, как его проверить).")
+            raise typer.Exit(ExitCode.INVALID_INPUT) from None
+    _show_mail(result, request)
+    raise typer.Exit(ExitCode.INVALID_INPUT if result.problems.has_errors else ExitCode.OK)
+
+
+def _show_mail(result: mailing.MailResult, request: mailing.MailRequest) -> None:
+    show(result.problems, {Level.ERROR: "Не отправлено или требует внимания", Level.WARNING: "Предупреждения",
+                           Level.NOTE: "Замечания"})
+
+    def listing(outcomes, files: bool = False) -> None:
+        for o in outcomes:
+            to = ", ".join(o.recipients)
+            out.print(f"  № {o.number}  {o.municipality} → {to}" + (f": {o.file.name}" if files and o.file else ""))
+
+    if confirmed := result.of(mailing.CONFIRMED):
+        out.print(f"Отмечены в журнале отправленными по вашему подтверждению: {count(len(confirmed), 'письмо', 'письма', 'писем')}")
+        listing(confirmed)
+    if already := result.of(mailing.ALREADY):
+        out.print(f"Отправлены раньше (повторно не отправляются): {count(len(already), 'письмо', 'письма', 'писем')}")
+        listing(already)
+    if written := result.of(mailing.WRITTEN):
+        out.print(f"Подготовлено к отправке: {count(len(written), 'письмо', 'письма', 'писем')} в папке "
+                  f"{result.folder / mailing.OUTBOX} (ничего не отправлено; отправить: "
+                  f"letters mail --date {dates.numeric(request.date)} --send --smtp smtp://…)")
+        listing(written, files=True)
+    if mailed := result.of(mailing.MAILED):
+        out.print(f"Отправлено через {result.server or 'почтовый сервер'}: {count(len(mailed), 'письмо', 'письма', 'писем')} "
+                  "(записано в журнал)")
+        listing(mailed)
+    if not result.outcomes and not result.problems.has_errors:
+        out.print("Отправлять нечего: писем, ждущих отправки, нет.")
