@@ -1,6 +1,8 @@
 import contextlib
 import io
+import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -122,6 +124,12 @@ def soffice() -> str:
     return path
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory):
     """A throwaway PostgreSQL cluster (pg_virtualenv from postgresql-common), for this test run."""
@@ -131,8 +139,11 @@ def postgres_server(tmp_path_factory):
     env_file, keep = folder / "env", folder / "keep"
     keep.touch()
     script = f'env > "{env_file}.tmp" && mv "{env_file}.tmp" "{env_file}"; while [ -e "{keep}" ]; do sleep 0.2; done'
+    # -t: the cluster's files in a folder of its own even as root, and a free port of its own,
+    # so that two test runs on one machine do not meet
     server = subprocess.Popen(
-        ["pg_virtualenv", "sh", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        ["pg_virtualenv", "-t", "sh", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True, env={**os.environ, "PGPORT": str(free_port())},
     )
     deadline = time.monotonic() + 120
     while not env_file.exists():
@@ -140,7 +151,8 @@ def postgres_server(tmp_path_factory):
             pytest.fail(f"pg_virtualenv did not start: {server.stderr.read().decode(errors='replace')}")
         time.sleep(0.2)
     env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-    yield {k: env[k] for k in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD")}
+    # PG_CLUSTER_CONF_ROOT lets a test stop and start the server (pg_ctlcluster 15 regress …)
+    yield {k: env[k] for k in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PG_CLUSTER_CONF_ROOT")}
     keep.unlink()
     server.wait(timeout=120)
 
