@@ -7,6 +7,7 @@ import functools
 import itertools
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,22 +21,15 @@ def pack_context(
     municipality: Municipality,
     number: str,
     date: dt.date,
-    sheets: tuple[int, int, int] = (0, 0, 0),
+    sheets: tuple[int, ...] = (0, 0, 0),
     appendix_number: int = 0,
 ) -> dict:
-    """Variables for the letter and its appendices; `sheets` are known only for the letter,
-    which is rendered after its appendices have been converted and counted."""
-    settings = dataset.settings
+    """Variables for the letter to one head and its appendices; `sheets` are known only for
+    the letter, which is rendered after its appendices have been converted and counted."""
     findings = sort_findings(dataset.findings_of(municipality.name), dataset.errors)
     rows = [_finding(n, f) for n, f in enumerate(findings, 1)]
     context = {
-        "sender": asdict(settings.sender),
-        "number": number,
-        "date": dates.numeric(date),
-        "date_long": dates.long(date),
-        "incoming": {"number": settings.incoming_number, "date": settings.incoming_date},
-        "subject": settings.subject,
-        "deadline": dates.numeric(settings.deadline),
+        **_letter_context(dataset, number, date),
         "municipality": municipality.name,
         "addressee": {
             "position": municipality.head_position_dative,
@@ -44,24 +38,82 @@ def pack_context(
             "name_nominative": municipality.head_name,
         },
         "salutation": municipality.salutation,
+        "findings": rows,
+        "finding_tables": table_parts(findings, rows),
+        **_findings_context(findings, dataset.errors),
+    }
+    return for_document(context, sheets, appendix_number)
+
+
+def circular_context(
+    dataset: Dataset,
+    municipalities: tuple[Municipality, ...],
+    number: str,
+    date: dt.date,
+    sheets: tuple[int, ...] = (0, 0, 0),
+    appendix_number: int = 0,
+) -> dict:
+    """Variables for one letter to the heads of `municipalities`, by list (seed 000): the
+    addressee and the greeting are the region's wording in letters.toml, appendix 1 holds
+    the findings of them all, grouped by municipality in the table's order, and the
+    distribution list names each head."""
+    wording = dataset.settings.circular
+    groups = [(m.name, sort_findings(dataset.findings_of(m.name), dataset.errors)) for m in municipalities]
+    findings = [f for _, group in groups for f in group]
+    rows = [_finding(n, f) for n, f in enumerate(findings, 1)]
+    by_group, start = [], 0
+    for name, group in groups:
+        by_group.append((name, group, rows[start:start + len(group)]))
+        start += len(group)
+    context = {
+        **_letter_context(dataset, number, date),
+        "municipality": wording.region,
+        "addressee": {"position": wording.addressee, "name": wording.by_list,
+                      "position_nominative": "", "name_nominative": ""},
+        "salutation": wording.greeting,
+        "findings": rows,
+        "finding_tables": group_parts(by_group),
+        **_findings_context(findings, dataset.errors),
+        "distribution": [
+            {"n": n, "municipality": m.name, "position": m.head_position_dative, "name": m.head_name_dative,
+             "emails": ", ".join(m.emails)}
+            for n, m in enumerate(municipalities, 1)
+        ],
+    }
+    return for_document(context, sheets, appendix_number)
+
+
+def _letter_context(dataset: Dataset, number: str, date: dt.date) -> dict:
+    """What every kind of letter says the same way: the sender, the requisites, the plan."""
+    settings = dataset.settings
+    return {
+        "sender": asdict(settings.sender),
+        "number": number,
+        "date": dates.numeric(date),
+        "date_long": dates.long(date),
+        "incoming": {"number": settings.incoming_number, "date": settings.incoming_date},
+        "subject": settings.subject,
+        "deadline": dates.numeric(settings.deadline),
         "signer": asdict(settings.signer),
         "executor": asdict(settings.executor),
         "appendices": [
             {"number": i + 1, "title": title, "sheets": 0, "copies": 1}
             for i, title in enumerate(settings.appendix_titles)
         ],
-        "findings": rows,
-        "finding_tables": table_parts(findings, rows),
-        "screenshots": _screenshots(findings),
-        "findings_count": len(findings),
-        "organizations_count": len({f.organization.site_key for f in findings}),
-        "recommendations": _recommendations(findings, dataset.errors),
         "plan": [
             {"n": n, "action": p.action, "due": p.due, "responsible": p.responsible, "result": p.result}
             for n, p in enumerate(dataset.plan, 1)
         ],
     }
-    return for_document(context, sheets, appendix_number)
+
+
+def _findings_context(findings: list[Finding], catalogue: list[ErrorType]) -> dict:
+    return {
+        "screenshots": _screenshots(findings),
+        "findings_count": len(findings),
+        "organizations_count": len({f.organization.site_key for f in findings}),
+        "recommendations": _recommendations(findings, catalogue),
+    }
 
 
 # LibreOffice lays out one long table in a time that grows with the square of its length
@@ -86,14 +138,38 @@ def table_parts(findings: list[Finding], rows: list[dict], most: int = ROWS_PER_
     return parts + [current] if current else parts
 
 
+def group_parts(groups: list[tuple[str, list[Finding], list[dict]]], most: int = ROWS_PER_TABLE) -> list[list[dict]]:
+    """A letter by list's appendix 1: each municipality's rows under its name, as consecutive
+    tables of at most `most` findings cut between institutions. A municipality cut between
+    two tables is named again at the top of the next one, `continued`."""
+    parts: list[list[dict]] = []
+    current: list[dict] = []
+    size = 0
+    for name, findings, rows in groups:
+        group = None
+        for run in _runs(findings, rows):
+            while run:
+                if size and size + len(run) > most:
+                    parts.append(current)
+                    current, size, group = [], 0, None
+                chunk, run = run[:most], run[most:]
+                if group is None:
+                    group = {"municipality": name, "continued": any(g["municipality"] == name for p in parts for g in p),
+                             "findings": []}
+                    current.append(group)
+                group["findings"] += chunk
+                size += len(chunk)
+    return parts + [current] if current else parts
+
+
 def _runs(findings: list[Finding], rows: list[dict]) -> list[list[dict]]:
     """The rows in runs of one institution's site each."""
     runs = itertools.groupby(zip(findings, rows), key=lambda pair: pair[0].organization.site_key)
     return [[row for _, row in run] for _, run in runs]
 
 
-def for_document(context: dict, sheets: tuple[int, int, int], appendix_number: int) -> dict:
-    """A pack's context for one of its documents: the four differ only in these two."""
+def for_document(context: dict, sheets: tuple[int, ...], appendix_number: int) -> dict:
+    """A pack's context for one of its documents: they differ only in these two."""
     appendices = [dict(a, sheets=n) for a, n in zip(context["appendices"], sheets)]
     return {**context, "appendices": appendices, "appendix_number": appendix_number}
 
@@ -176,34 +252,45 @@ def _recommendations(findings: list[Finding], catalogue: list[ErrorType]) -> lis
     return result
 
 
-def sample_context() -> dict:
+def sample_context(build: Callable[..., dict] | None = None) -> dict:
     """A context with every variable and one item in every list, to try templates on
-    before a build (a loop over an empty list would hide a wrong name inside it)."""
-    from .model import Executor, Organization, Person, PlanItem, Sender, Settings
+    before a build (a loop over an empty list would hide a wrong name inside it).
+    `build` is a kind of letter's context (`kinds.Kind.context`); the letter to one head
+    by default."""
+    dataset = sample_dataset()
+    build = build or (lambda data, heads, number, date: pack_context(data, heads[0], number, date))
+    context = for_document(build(dataset, tuple(dataset.municipalities), "1/24", dt.date(2024, 5, 20)), (1, 1, 1), 1)
+    # The screenshot of a `letters audit` table is a file; the sample's picture is made here.
+    picture = Picture.from_bytes(_sample_png())
+    context["findings"][0]["screenshot"] = picture  # the same row is in finding_tables
+    organization, error = dataset.organizations[0], dataset.errors[0]
+    context["screenshots"] = [
+        {"n": 1, "organization": organization.name, "site": organization.site, "errors": error.title, "picture": picture}
+    ]
+    return context
+
+
+def sample_dataset() -> Dataset:
+    """One municipality with one institution and one finding, and settings with every key."""
+    from .model import CircularWording, Executor, Organization, Person, PlanItem, Sender, Settings
 
     error = ErrorType("widget_missing", "Виджет не размещён", "Разместите виджет.\n\nПроверьте.")
     organization = Organization("Школа", "Район", "https://school.ru", "school.ru", "123", "")
-    municipality = Municipality("Район", "Глава района", "Иванов Иван Иванович", "Главе района", "И.И. Иванову", "Уважаемый Иван Иванович!")
+    municipality = Municipality("Район", "Глава района", "Иванов Иван Иванович", "Главе района", "И.И. Иванову",
+                                "Уважаемый Иван Иванович!", ("glava@raion.ru",))
     settings = Settings(
         sender=Sender("ДЕПАРТАМЕНТ", "Департамента", "адрес", "телефон", "e@mail.ru", "факс"),
         signer=Person("Директор", "С.И. Логинов"),
         executor=Executor("Исполнитель", "телефон"),
         subject="О размещении",
         deadline=dt.date(2024, 6, 14),
+        circular=CircularWording("Главам муниципальных образований", region="Муниципальные образования"),
     )
-    dataset = Dataset(
+    return Dataset(
         settings=settings, municipalities=[municipality], organizations=[organization], errors=[error],
         findings=[Finding(organization, error, dt.date(2024, 5, 13), "комментарий")],
         plan=[PlanItem("Мероприятие", "до 14.06.2024", "Ответственный", "Результат")],
     )
-    context = pack_context(dataset, municipality, "1/24", dt.date(2024, 5, 20), (1, 1, 1), 1)
-    # The screenshot of a `letters audit` table is a file; the sample's picture is made here.
-    picture = Picture.from_bytes(_sample_png())
-    context["findings"][0]["screenshot"] = picture
-    context["screenshots"] = [
-        {"n": 1, "organization": organization.name, "site": organization.site, "errors": error.title, "picture": picture}
-    ]
-    return context
 
 
 def _sample_png(width: int = 16, height: int = 9) -> bytes:

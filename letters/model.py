@@ -94,6 +94,17 @@ DEFAULT_APPENDIX_TITLES = (
 
 
 @dataclass(frozen=True)
+class CircularWording:
+    """The `[circular]` section of letters.toml: how a letter by list (seed 000) addresses its
+    heads. Only a letter by list needs `addressee`."""
+
+    addressee: str = ""  # «Главам муниципальных образований Тюменской области»
+    by_list: str = "(по списку)"
+    greeting: str = "Уважаемые коллеги!"
+    region: str = ""  # under the title of appendix 1: «Муниципальные образования Тюменской области»
+
+
+@dataclass(frozen=True)
 class Settings:
     """What `letters.toml` says about the sender and the letter."""
 
@@ -107,6 +118,7 @@ class Settings:
     incoming_number: str = ""
     incoming_date: str = ""
     appendix_titles: tuple[str, str, str] = DEFAULT_APPENDIX_TITLES
+    circular: CircularWording = CircularWording()
 
 
 @dataclass

@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST = "manifest.csv"
-MANIFEST_COLUMNS = ("number", "date", "municipality", "email", "letter", "appendices", "appendix_sheets", "findings", "sha256")
+MANIFEST_COLUMNS = (
+    "number", "date", "municipality", "email", "letter", "appendices", "appendix_sheets", "findings", "sha256",
+    "kind", "other_documents",  # since 0.7.0: the kind of letter, the pack's documents that are not appendices
+)
 # Windows forbids <>:"/\|?* and control characters; «;» separates the paths in manifest.csv.
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*;\x00-\x1f\x7f]+')
 _RESERVED = {
@@ -79,25 +82,35 @@ class PackFiles:
 
     folder: str
     letter: str
-    appendices: tuple[str, str, str]
+    appendices: tuple[str, ...]
+    enclosures: tuple[str, ...] = ()  # documents outside the appendix mark: a distribution list
 
     @property
     def documents(self) -> list[str]:
-        return [self.letter, *self.appendices]
+        return [self.letter, *self.appendices, *self.enclosures]
 
     @staticmethod
     def pdf(docx: str) -> str:
         return docx[: -len(".docx")] + ".pdf"
 
 
-def pack_files(number: str, municipality: str, appendix_titles: tuple[str, ...]) -> PackFiles:
+# A whole appendix title fits («Приложение 3. План мероприятий по повышению значений показателей
+# оперативного рейтинга» is 86 characters); a longer one is cut at a word.
+TITLE_LIMIT = 120
+
+
+def pack_files(number: str, municipality: str, appendix_titles: tuple[str, ...],
+               enclosures: tuple[str, ...] = ()) -> PackFiles:
+    """The pack of letter `number` to `municipality` (or «по списку»): its folder, the letter,
+    «Приложение N. <title>» for each appendix, and each other document by its title."""
     folder = safe_name(f"{number} {municipality}".replace("/", "-"))
     letter = f"{folder}/{safe_name('Письмо ' + number.replace('/', '-'))}.docx"
     appendices = tuple(
-        f"{folder}/{safe_name(f'Приложение {i}. {title}', limit=60)}.docx"
+        f"{folder}/{safe_name(f'Приложение {i}. {title}', limit=TITLE_LIMIT)}.docx"
         for i, title in enumerate(appendix_titles, 1)
     )
-    return PackFiles(folder, letter, appendices)
+    others = tuple(f"{folder}/{safe_name(title, limit=TITLE_LIMIT)}.docx" for title in enclosures)
+    return PackFiles(folder, letter, appendices, others)
 
 
 @dataclass
@@ -107,15 +120,16 @@ class ManifestRow:
     municipality: str
     emails: tuple[str, ...]
     files: PackFiles
-    appendix_sheets: tuple[int, int, int]
+    appendix_sheets: tuple[int, ...]
     findings: int
     sha256: list[str] = field(default_factory=list)
+    kind: str = "personal"
 
     def as_dict(self) -> dict[str, str]:
         values = [
             self.number, self.date, self.municipality, ";".join(self.emails), self.files.letter,
             ";".join(self.files.appendices), ";".join(map(str, self.appendix_sheets)),
-            str(self.findings), ";".join(self.sha256),
+            str(self.findings), ";".join(self.sha256), self.kind, ";".join(self.files.enclosures),
         ]
         return dict(zip(MANIFEST_COLUMNS, values))
 
@@ -125,8 +139,8 @@ def sha256(path: Path) -> str:
 
 
 def pack_paths(files: PackFiles, with_pdf: bool) -> list[str]:
-    """Every file of a pack, in the order of the manifest's sha256 column:
-    the .docx files (letter, appendices 1–3), then their PDFs in the same order."""
+    """Every file of a pack, in the order of the manifest's sha256 column: the .docx files
+    (letter, appendices 1–3, other documents), then their PDFs in the same order."""
     docs = files.documents
     return docs + [PackFiles.pdf(d) for d in docs] if with_pdf else docs
 
@@ -135,7 +149,7 @@ def write_manifest(folder: Path, rows: list[dict[str, str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(MANIFEST_COLUMNS)
-    writer.writerows([spreadsheet_safe(row[c]) for c in MANIFEST_COLUMNS] for row in rows)
+    writer.writerows([spreadsheet_safe(row.get(c, "")) for c in MANIFEST_COLUMNS] for row in rows)
     (folder / MANIFEST).write_text(buffer.getvalue(), encoding="utf-8")
 
 
@@ -144,13 +158,15 @@ def read_manifest(folder: Path) -> list[dict[str, str]]:
     manifest = folder / MANIFEST
     if not manifest.is_file():
         return []
+    older = {"kind": "personal", "other_documents": ""}  # a manifest written before 0.7.0 has neither
     with manifest.open(encoding="utf-8", newline="") as handle:
-        return [{k: from_spreadsheet(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        return [{**older, **{k: from_spreadsheet(v or "") for k, v in row.items() if k}} for row in csv.DictReader(handle)]
 
 
 def row_paths(row: dict[str, str]) -> list[str]:
     """Every file of a manifest row, in the order of its sha256 column."""
-    docs = [row["letter"], *row["appendices"].split(";")]
+    others = row.get("other_documents") or ""
+    docs = [row["letter"], *row["appendices"].split(";"), *(others.split(";") if others else ())]
     pdfs = [PackFiles.pdf(d) for d in docs]
     digests = row["sha256"].split(";")
     return docs + pdfs if len(digests) == 2 * len(docs) else docs

@@ -18,17 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dates
-from .context import for_document, pack_context, sample_context
+from .context import for_document, sample_context
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
 from .failpoints import checkpoint
-from .journal import CANCELLED, ISSUED, REPLACED, RESERVED, IssuedPack, Journal, JournalError, Letter, journal_url, new_build_id
+from .journal import (
+    CANCELLED, ISSUED, REPLACED, RESERVED, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url, new_build_id,
+)
+from .kinds import EACH, KINDS, PERSONAL, Audience, Kind, all_templates
 from .model import Dataset, Municipality
 from .packs import (
     ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover, row_paths,
     sha256, write_manifest,
 )
 from .problems import Problems
-from .render import PACKAGE_TEMPLATES, RenderError, Template, check_templates, load_templates
+from .render import RenderError, Template, check_templates, load_templates, templates_folder
 from .names import choose
 from .validate import load_dataset
 
@@ -50,7 +53,7 @@ class Checked:
 class BuildRequest:
     date: dt.date
     data: Path = Path("data")
-    templates: Path = PACKAGE_TEMPLATES
+    templates: Path | None = None  # the clerk's templates; default: `templates` next to the data folder
     out: Path = Path("out")
     pdf: bool = True
     jobs: int = 2
@@ -59,6 +62,7 @@ class BuildRequest:
     reissue: bool = False
     pdfa: bool = False  # PDF/A-2b, for archiving
     timeout: float = 60.0  # seconds LibreOffice may spend on one document before it is restarted
+    kind: str = PERSONAL.name  # kinds.KINDS: a letter to each head, or one by list (--circular)
 
     @property
     def journal_url(self) -> str:
@@ -68,12 +72,13 @@ class BuildRequest:
 @dataclass
 class BuiltPack:
     number: str
-    municipality: str
+    municipality: str  # or «по списку»
     folder: str
     findings: int
     letter_sheets: int
-    appendix_sheets: tuple[int, int, int]
+    appendix_sheets: tuple[int, ...]
     changed: bool = True
+    kind: str = PERSONAL.name
 
 
 @dataclass
@@ -84,19 +89,27 @@ class BuildResult:
     cancelled: list[str] = field(default_factory=list)  # numbers given up: no findings any more
 
 
-def check(data: Path, templates: Path, date: dt.date | None = None) -> Checked:
-    """Everything `letters validate` checks; `build` runs the same first."""
+def check(data: Path, templates: Path | None, date: dt.date | None = None, kinds: tuple[Kind, ...] = ()) -> Checked:
+    """Everything `letters validate` checks (for every kind of letter, or for `kinds`);
+    `build` runs the same first."""
     problems = Problems()
+    kinds = kinds or tuple(KINDS.values())
     dataset = load_dataset(data, problems, on=date)
-    loaded = load_templates(templates, problems)
+    names = all_templates() if len(kinds) == len(KINDS) else tuple(dict.fromkeys(t for k in kinds for t in k.templates))
+    loaded = load_templates(templates_folder(templates, data), problems, names)
     if loaded:
-        check_templates(loaded, sample_context(), problems)
+        for kind in kinds:  # each kind's templates with what that kind gives them
+            check_templates({n: loaded[n] for n in kind.templates}, sample_context(kind.context), problems)
+    if dataset is not None and date is not None:
+        for kind in kinds:
+            kind.check(dataset.settings, problems)
     return Checked(problems, dataset, loaded)
 
 
 def build(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
     """Build every pack for `request.date`; raises SofficeNotFound before writing anything."""
-    checked = check(request.data, request.templates, request.date)
+    kind = KINDS[request.kind]
+    checked = check(request.data, request.templates, request.date, (kind,))
     problems = checked.problems
     if not checked.ok:
         return BuildResult(problems)
@@ -107,9 +120,9 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
                           timeout_per_document=request.timeout, startup_timeout=request.timeout)
     try:
         journal = Journal(request.journal_url)
-        job = _Build(request, checked.dataset, checked.templates, converter, journal, progress or (lambda *a: None))
+        job = _Build(request, kind, checked.dataset, checked.templates, converter, journal, progress or (lambda *a: None))
         with journal.build_lock(), Staging(request.out, request.date.isoformat()) as staging:
-            built, cancelled = job.run(recipients, staging)
+            built, cancelled = job.run(kind.audiences(recipients), staging)
         for failure in job.failures:
             problems.error(str(failure), file=failure.file)
     except _Failed as failure:
@@ -139,25 +152,33 @@ def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> 
 
 
 class _Failed(Exception):
-    def __init__(self, message: str, file: str = "", municipality: str = ""):
+    def __init__(self, message: str, file: str = "", key: str = ""):
         super().__init__(message)
         self.file = file
-        self.municipality = municipality
+        self.key = key  # the pack's municipality, or «по списку»
 
 
 @dataclass(eq=False)  # packs are told apart by identity: sets of failed packs
 class _Pack:
-    municipality: Municipality
+    audience: Audience
     letter: Letter  # its journal record
     files: PackFiles
-    appendix_sheets: tuple[int, int, int] = (0, 0, 0)
+    appendix_sheets: tuple[int, ...] = ()
     letter_sheets: int = 0
     docx_sha: list[str] = field(default_factory=list)
     context: dict | None = None  # what its documents share
 
+    def __post_init__(self):
+        self.appendix_sheets = self.appendix_sheets or (0,) * len(self.files.appendices)
+
     @property
     def number(self) -> str:
         return self.letter.number
+
+    @property
+    def key(self) -> str:
+        """The municipality, or «по списку»."""
+        return self.audience.key
 
     @property
     def content_sha256(self) -> str:
@@ -167,6 +188,7 @@ class _Pack:
 @dataclass
 class _Build:
     request: BuildRequest
+    kind: Kind
     dataset: Dataset
     templates: dict[str, Template]
     converter: Converter
@@ -178,13 +200,14 @@ class _Build:
         self.memo = RenderMemo(self.request.out / ".cache" / "render-memo.json")
         self.failures: list[_Failed] = []  # packs LibreOffice could not make: left out, the rest go on
 
-    def run(self, recipients: list[Municipality], staging: Staging) -> tuple[list[BuiltPack], list[str]]:
+    def run(self, audiences: list[Audience], staging: Staging) -> tuple[list[BuiltPack], list[str]]:
         date = self.request.date
         live_rows = read_manifest(staging.final)
-        self.journal.recover(_LiveManifests(staging.final, live_rows), adopt={(date, m.name) for m in recipients})
-        active = self.journal.active(date)
-        self._check_sent(recipients, active)
-        packs = self._number(recipients, active)
+        self.journal.recover(_LiveManifests(staging.final, live_rows),
+                             adopt={(date, self.kind.name, a.key) for a in audiences})
+        active = self.journal.active(date, self.kind.name)
+        self._check_sent(audiences, active)
+        packs = self._number(audiences, active)
         checkpoint("reserved")
         packs = self._make_documents(packs, staging.path, _Reuse(staging.final, live_rows, self.request.pdfa))
         checkpoint("converted")
@@ -193,7 +216,7 @@ class _Build:
             for pack in packs:
                 for docx in pack.files.documents:
                     (staging.path / PackFiles.pdf(docx)).unlink()
-        kept, cancelled = self._others(packs, live_rows, staging, keep={f.municipality for f in self.failures})
+        kept, cancelled = self._others(packs, live_rows, staging, keep={f.key for f in self.failures})
         write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
         checkpoint("staged")
         changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
@@ -213,52 +236,55 @@ class _Build:
         checkpoint("finished")
         self.memo.save()
         built = [
-            BuiltPack(p.number, p.municipality.name, p.files.folder, len(self.dataset.findings_of(p.municipality.name)),
-                      p.letter_sheets, p.appendix_sheets, p in changed)
+            BuiltPack(p.number, p.key, p.files.folder, self._size(p), p.letter_sheets, p.appendix_sheets, p in changed,
+                      self.kind.name)
             for p in packs
         ]
         return built, [letter.number for letter in cancelled]
 
     # --- numbers ---
 
-    def _check_sent(self, recipients: list[Municipality], active: dict[str, Letter]) -> None:
+    def _check_sent(self, audiences: list[Audience], active: dict[str, Letter]) -> None:
         """A sent letter is never overwritten: its content must come out the same, or the
         clerk asks for a new letter with --reissue."""
         if self.request.reissue:
             return
-        for municipality in recipients:
-            letter = active.get(municipality.name)
-            if letter is not None and letter.went_out and not self._unchanged_sent(municipality, letter):
+        for audience in audiences:
+            letter = active.get(audience.key)
+            if letter is not None and letter.went_out and not self._unchanged_sent(audience, letter):
                 raise _Failed(
-                    f"письмо № {letter.number} для «{municipality.name}» уже отправлено, а его содержание "
+                    f"письмо № {letter.number} для «{audience.key}» уже отправлено, а его содержание "
                     "теперь другое (изменились данные или шаблоны). Отправленное письмо не перезаписывается: "
                     "верните прежние данные, или соберите новое письмо с новым номером: "
                     "letters build … --reissue (старое будет отмечено как заменённое)"
                 )
 
-    def _number(self, recipients: list[Municipality], active: dict[str, Letter]) -> list[_Pack]:
+    def _number(self, audiences: list[Audience], active: dict[str, Letter]) -> list[_Pack]:
         settings = self.dataset.settings
         packs = []
-        for municipality in recipients:
-            letter = active.get(municipality.name)
-            if letter is None or (letter.went_out and self.request.reissue and not self._unchanged_sent(municipality, letter)):
+        for audience in audiences:
+            letter = active.get(audience.key)
+            if letter is None or (letter.went_out and self.request.reissue and not self._unchanged_sent(audience, letter)):
                 letter = self.journal.reserve(
-                    self.request.date, municipality.name, settings.number_pattern, settings.first_number,
+                    self.request.date, audience.key, settings.number_pattern, settings.first_number,
                     self.build_id, replaces=letter.number if letter else None, out_dir=str(self.request.out.resolve()),
+                    kind=self.kind.name, addressees=_addressees(audience),
                 )
-            files = pack_files(letter.number, municipality.name, settings.appendix_titles)
-            packs.append(_Pack(municipality, letter, files))
+            packs.append(_Pack(audience, letter, self._files(letter.number, audience)))
         return packs
 
-    def _unchanged_sent(self, municipality: Municipality, letter: Letter) -> bool:
+    def _files(self, number: str, audience: Audience) -> PackFiles:
+        return pack_files(number, audience.key, self.dataset.settings.appendix_titles[:len(self.kind.appendices)],
+                          tuple(e.title for e in self.kind.enclosures))
+
+    def _unchanged_sent(self, audience: Audience, letter: Letter) -> bool:
         """Whether the letter that went out would come out the same now (rendered with the
         sheet counts it was sent with)."""
         sheets = [int(s) for s in letter.sheets.split("+")] if letter.sheets else []
-        if len(sheets) != 4:
+        if len(sheets) != 1 + len(self.kind.appendices):
             return False
-        files = pack_files(letter.number, municipality.name, self.dataset.settings.appendix_titles)
-        pack = _Pack(municipality, letter, files, tuple(sheets[1:]))
-        documents = self._appendices(pack) + self._letter(pack)
+        pack = _Pack(audience, letter, self._files(letter.number, audience), tuple(sheets[1:]))
+        documents = self._attachments(pack) + self._letter(pack)
         pack.docx_sha = [hashlib.sha256(self._render(t, c, pack)).hexdigest() for t, c, _ in documents]
         return pack.content_sha256 == letter.content_sha256
 
@@ -267,13 +293,14 @@ class _Build:
         under --only, those whose new pack failed to convert; sent letters, also those
         replaced, for the archive) or given up (municipalities without findings any more)."""
         numbers = {p.number for p in packs}
-        building = {p.municipality.name for p in packs}
+        building = {p.key for p in packs}
         live = {row["number"]: row for row in live_rows}
         kept, cancelled = [], []
         for letter in self.journal.list(date=self.request.date):
             if letter.number in numbers or letter.status == CANCELLED:
                 continue
-            held = letter.municipality in keep or (self.request.only and letter.municipality not in building)
+            held = (letter.kind != self.kind.name  # a build makes one kind: the others' packs stay as they are
+                    or letter.municipality in keep or (self.request.only and letter.municipality not in building))
             if letter.went_out or letter.status == REPLACED or held:
                 row = live.get(letter.number)
                 if row is not None:
@@ -286,19 +313,24 @@ class _Build:
 
     # --- documents ---
 
-    def _appendices(self, pack: _Pack) -> list[tuple[str, dict, str]]:
-        return [
-            (f"appendix{i}", self._context(pack, appendix_number=i), pack.files.appendices[i - 1])
-            for i in (1, 2, 3)
+    def _attachments(self, pack: _Pack) -> list[tuple[str, dict, str]]:
+        """The documents of the pack made before its letter: the appendices, whose sheet
+        counts the letter cites, and the other documents (a distribution list)."""
+        appendices = [
+            (template, self._context(pack, appendix_number=i), target)
+            for i, (template, target) in enumerate(zip(self.kind.appendices, pack.files.appendices), 1)
         ]
+        others = [(e.template, self._context(pack), target)
+                  for e, target in zip(self.kind.enclosures, pack.files.enclosures)]
+        return appendices + others
 
     def _letter(self, pack: _Pack) -> list[tuple[str, dict, str]]:
-        return [("letter", self._context(pack, sheets=pack.appendix_sheets), pack.files.letter)]
+        return [(self.kind.letter, self._context(pack, sheets=pack.appendix_sheets), pack.files.letter)]
 
-    def _context(self, pack: _Pack, sheets=(0, 0, 0), appendix_number: int = 0) -> dict:
-        if pack.context is None:  # sorting the findings and the rest, once for the four documents
-            pack.context = pack_context(self.dataset, pack.municipality, pack.number, self.request.date)
-        return for_document(pack.context, sheets, appendix_number)
+    def _context(self, pack: _Pack, sheets: tuple[int, ...] = (), appendix_number: int = 0) -> dict:
+        if pack.context is None:  # sorting the findings and the rest, once for the pack's documents
+            pack.context = self.kind.context(self.dataset, pack.audience.municipalities, pack.number, self.request.date)
+        return for_document(pack.context, sheets or (0,) * len(pack.files.appendices), appendix_number)
 
     def _make_documents(self, packs: list[_Pack], folder: Path, reuse: _Reuse) -> list[_Pack]:
         """Render and convert every pack's documents into `folder`; the packs that came out
@@ -314,13 +346,16 @@ class _Build:
         return [p for p in packs if p not in stream.failed]
 
     def _size(self, pack: _Pack) -> int:
-        return len(self.dataset.findings_of(pack.municipality.name))
+        return sum(len(self.dataset.findings_of(m.name)) for m in pack.audience.municipalities)
 
     def _title(self, pack: _Pack, target: str) -> str:
         """What a PDF viewer shows as the document's title."""
         date = dates.numeric(self.request.date)
         if target == pack.files.letter:
-            return f"Письмо № {pack.number} от {date} — {pack.municipality.name}"
+            return f"Письмо № {pack.number} от {date} — {pack.key}"
+        if target in pack.files.enclosures:
+            title = self.kind.enclosures[pack.files.enclosures.index(target)].title
+            return f"{title} к письму № {pack.number} от {date}"
         number = pack.files.appendices.index(target) + 1
         title = self.dataset.settings.appendix_titles[number - 1]
         return f"Приложение {number} к письму № {pack.number} от {date}: {title}"
@@ -329,7 +364,7 @@ class _Build:
         try:
             return self.templates[template].render(context)
         except RenderError as exc:
-            raise _Failed(f"{pack.municipality.name}: {exc}", file=f"{template}.docx") from exc
+            raise _Failed(f"{pack.key}: {exc}", file=f"{template}.docx") from exc
 
     # --- records ---
 
@@ -337,22 +372,25 @@ class _Build:
         return ManifestRow(
             number=pack.number,
             date=dates.numeric(self.request.date),
-            municipality=pack.municipality.name,
-            emails=pack.municipality.emails,
+            municipality=pack.key,
+            emails=pack.audience.emails,
             files=pack.files,
             appendix_sheets=pack.appendix_sheets,
-            findings=len(self.dataset.findings_of(pack.municipality.name)),
+            findings=self._size(pack),
             sha256=[sha256(folder / p) for p in pack_paths(pack.files, self.request.pdf)],
+            kind=self.kind.name,
         )
 
     def _record(self, pack: _Pack, row: ManifestRow) -> IssuedPack:
         settings = self.dataset.settings
-        m = pack.municipality
+        circular = settings.circular
+        addressee = (_addressee(pack.audience.municipalities[0]) if self.kind.addressing == EACH
+                     else f"{circular.addressee} {circular.by_list}")
         return IssuedPack(
             letter_id=pack.letter.id,
             out_dir=str(self.request.out.resolve()),
             pack=pack.files.folder,
-            addressee=f"{m.head_position_dative} {m.head_name_dative}".replace("\u00a0", " "),
+            addressee=addressee,
             subject=settings.subject,
             signer=f"{settings.signer.position} {settings.signer.name}",
             executor=f"{settings.executor.name}, {settings.executor.phone}",
@@ -360,7 +398,17 @@ class _Build:
             findings=row.findings,
             content_sha256=pack.content_sha256,
             files=dict(zip(pack_paths(pack.files, self.request.pdf), row.sha256)),
+            addressees=_addressees(pack.audience),
         )
+
+
+def _addressee(municipality: Municipality) -> str:
+    return f"{municipality.head_position_dative} {municipality.head_name_dative}".replace("\u00a0", " ")
+
+
+def _addressees(audience: Audience) -> tuple[Addressee, ...]:
+    """The journal's deliveries of a pack: each head it is addressed to, with the addresses."""
+    return tuple(Addressee(m.name, _addressee(m), "; ".join(m.emails)) for m in audience.municipalities)
 
 
 class _Stream:
@@ -379,7 +427,7 @@ class _Stream:
         self.work = folder / ".convert"
         self.work.mkdir()
         self.queue: dict[Path, tuple[_Pack, str]] = {}  # unique name → its pack and file
-        self.appendices_left = {pack: len(pack.files.appendices) for pack in packs}
+        self.appendices_left = {pack: len(pack.files.documents) - 1 for pack in packs}  # all but the letter
         self.ready: queue.Queue[_Pack] = queue.Queue()  # packs whose letter can be made (or that failed)
         self.released: set[_Pack] = set()
         self.failed: set[_Pack] = set()
@@ -389,7 +437,7 @@ class _Stream:
     def documents(self) -> Iterator[Path]:
         """The documents LibreOffice is to convert, rendered as they are asked for."""
         for pack in self.packs:
-            for document in self.build._appendices(pack):
+            for document in self.build._attachments(pack):
                 yield from self._prepare(pack, *document)
         for _ in self.packs:
             pack = self._next_ready()
@@ -403,7 +451,7 @@ class _Stream:
         """What a LibreOffice worker made of a document (None: no PDF even alone)."""
         pack, target = self.queue[alias]
         if pdf is None:
-            self._fail(pack, f"{pack.municipality.name}: LibreOffice не смог сделать PDF из «{Path(target).name}» "
+            self._fail(pack, f"{pack.key}: LibreOffice не смог сделать PDF из «{Path(target).name}» "
                              "(пробовал дважды); письмо этому МО не собрано, остальные собраны. Откройте документ "
                              "в Word, проверьте его и повторите сборку", target)
             return
@@ -412,7 +460,7 @@ class _Stream:
             os.replace(pdf, final)
             pages = stabilise(final, self.build.request.date, self.build._title(pack, target))
         except (OSError, PdfError) as exc:
-            self._fail(pack, f"{pack.municipality.name}: не удалось записать PDF «{final.name}»: {exc}", target)
+            self._fail(pack, f"{pack.key}: не удалось записать PDF «{final.name}»: {exc}", target)
             return
         self._counted(pack, target, pages)
 
@@ -447,16 +495,17 @@ class _Stream:
                 self.done += 1
                 self.build.progress("письма и приложения: Word → PDF", self.done, len(self.packs))
                 return
-            sheets = list(pack.appendix_sheets)
-            sheets[pack.files.appendices.index(target)] = pages
-            pack.appendix_sheets = tuple(sheets)
+            if target in pack.files.appendices:
+                sheets = list(pack.appendix_sheets)
+                sheets[pack.files.appendices.index(target)] = pages
+                pack.appendix_sheets = tuple(sheets)
             self.appendices_left[pack] -= 1
             if not self.appendices_left[pack]:
                 self._release(pack)
 
     def _fail(self, pack: _Pack, message: str, target: str) -> None:
         with self.lock:
-            self.build.failures.append(_Failed(message, file=target, municipality=pack.municipality.name))
+            self.build.failures.append(_Failed(message, file=target, key=pack.key))
             self.failed.add(pack)
             self._release(pack)  # its letter is not made: nothing to wait for
 

@@ -27,8 +27,8 @@ from lxml import etree
 
 from .problems import Problems
 
-NAMES = ("letter", "appendix1", "appendix2", "appendix3")
-# The templates shipped with the program; a clerk's own folder is given with --templates.
+NAMES = ("letter", "appendix1", "appendix2", "appendix3")  # a letter to one head (kinds.PERSONAL)
+# The templates shipped with the program: what a template missing from the clerk's folder falls back to.
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 # A picture takes the text's width less a margin (the text is 180 mm wide), unless it is so
 # tall (a phone's screen) that the page and its caption would not hold it.
@@ -139,15 +139,38 @@ def _inline_image(picture: Picture, document: DocxTemplate) -> InlineImage:
     return InlineImage(document, picture.source(), width=Mm(PICTURE_WIDTH_MM))
 
 
-def load_templates(folder: Path, problems: Problems) -> dict[str, Template] | None:
-    templates = {}
-    for name in NAMES:
-        path = folder / f"{name}.docx"
+def templates_folder(given: Path | None, data: Path) -> Path | None:
+    """The clerk's templates: the folder given with --templates, else a folder `templates`
+    next to the data folder; None when there is none (the program's own are used)."""
+    if given is not None:
+        return given
+    beside = data.resolve().parent / "templates"
+    return beside if beside.is_dir() else None
+
+
+def load_templates(folder: Path | None, problems: Problems, names=NAMES) -> dict[str, Template] | None:
+    """The templates `names`, each from the clerk's folder, or the program's own where the
+    folder has none (a clerk who edited the letter need not copy every template of every
+    kind; the note says which were taken from the program)."""
+    if folder is not None and not folder.is_dir():
+        problems.error(f"папки шаблонов {folder} нет: укажите в --templates папку с шаблонами .docx")
+        return None
+    templates, borrowed = {}, []
+    for name in names:
+        path = folder / f"{name}.docx" if folder is not None else None
+        if path is None or not path.is_file():
+            if folder is not None:
+                borrowed.append(f"{name}.docx")
+            path = PACKAGE_TEMPLATES / f"{name}.docx"
         if not path.is_file():
-            problems.error(f"нет шаблона {name}.docx в папке шаблонов {folder}", file=f"{name}.docx")
+            problems.error(f"нет шаблона {name}.docx ни в папке шаблонов, ни в программе: переустановите программу",
+                           file=f"{name}.docx")
             continue
         templates[name] = Template.load(path)
-    return templates if len(templates) == len(NAMES) else None
+    if borrowed:
+        problems.note(f"в папке шаблонов {folder} нет {', '.join(borrowed)}: взяты шаблоны программы "
+                      f"({PACKAGE_TEMPLATES}); свой шаблон положите в {folder}")
+    return templates if len(templates) == len(names) else None
 
 
 def check_templates(templates: dict[str, Template], sample: dict, problems: Problems) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import dates
 from .addresses import is_email, split
-from .model import DEFAULT_APPENDIX_TITLES, Executor, Person, Sender, Settings
+from .model import DEFAULT_APPENDIX_TITLES, CircularWording, Executor, Person, Sender, Settings
 from .problems import Problems
 from .tables import clean_text
 
@@ -26,6 +26,7 @@ _OPTIONAL = {
     "sender": ("fax",),
     "letter": ("incoming_number", "incoming_date", "appendix_titles"),
     "numbering": ("pattern", "first"),
+    "circular": ("addressee", "by_list", "greeting", "region"),
 }
 _PLACEHOLDERS = {"seq", "yy", "yyyy"}
 # tomllib's reasons, in English, and what to tell the clerk instead
@@ -93,7 +94,22 @@ def read_settings(folder: Path, problems: Problems) -> Settings | None:
         incoming_number=_text(letter, "letter", "incoming_number", problems, default=""),
         incoming_date=_text(letter, "letter", "incoming_date", problems, default=""),
         appendix_titles=tuple(clean_text(t).strip() for t in titles),
+        circular=_circular(raw, problems),
     )
+
+
+def _circular(raw: dict, problems: Problems) -> CircularWording:
+    """`[circular]`: the wording of a letter by list; every key may be left out."""
+    section = raw.get("circular", {})
+    if not isinstance(section, dict):
+        problems.error("circular должен быть разделом: строка [circular], а под ней ключи вида addressee = \"…\"",
+                       file=FILE, column="[circular]")
+        return CircularWording()
+    defaults = CircularWording()
+    return CircularWording(**{
+        key: _text(section, "circular", key, problems, default=getattr(defaults, key))
+        for key in _OPTIONAL["circular"]
+    })
 
 
 def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> tuple[str, int | None]:
@@ -126,7 +142,7 @@ def _repeated_key_line(text: str) -> int | None:
 def _warn_unknown_keys(raw: dict, problems: Problems) -> None:
     """A misspelt optional key would be silently ignored (a letter without its fax):
     say so. Sections the letters do not use are left to the other commands."""
-    for section in ("sender", "signer", "executor", "letter", "numbering"):
+    for section in ("sender", "signer", "executor", "letter", "numbering", "circular"):
         table = raw.get(section)
         if not isinstance(table, dict):
             continue

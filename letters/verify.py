@@ -67,7 +67,8 @@ def _check_missing_packs(journal: Journal, folder: Path, numbers: set[str], prob
     date = read_date(folder)
     if date is None:
         return
-    for letter in journal.active(date).values():
+    live = [letter for letter in journal.list(date=date) if letter.status in ACTIVE and not letter.replaced_by]
+    for letter in live:  # of every kind
         out_dir = Path(letter.out_dir or "")
         if out_dir.resolve() == folder.parent.resolve() and letter.number not in numbers:
             problems.error(f"письмо № {letter.number} ({letter.municipality}) есть в журнале, а его пакета в папке нет")

@@ -6,7 +6,8 @@ conftest.py (`write_data`) and the shipped templates:
 - `<table>.<ext>` replaces that table (whatever the base's format), `letters.toml` the
   settings, `templates/<name>.docx` a template;
 - `expected.txt`: the lines the clerk must see — each problem as the CLI lists it, then
-  what the command prints on stdout; `<data>` and `<templates>` stand for the folders;
+  what the command prints on stdout; `<data>` and `<templates>` stand for the folders,
+  `<package>` for the templates shipped with the program;
 - `case.toml` (optional): `command` ("build" by default, with --date 20.05.2024, or
   "validate"), `exit` (1 by default), `remove` (base files to delete), `keep` (base
   files a replacement must not delete), `remove_templates`, and `[template]` with `file`
@@ -33,6 +34,8 @@ from pathlib import Path
 
 import docx
 import pytest
+
+from letters.render import PACKAGE_TEMPLATES
 from conftest import ROOT, TABLES, TEMPLATES, run_in_process, run_letters, write_data
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -145,6 +148,7 @@ def test_bad_input_ends_in_its_messages_and_writes_nothing(name, tmp_path):
     expected = (CORPUS / name / "expected.txt").read_text(encoding="utf-8").splitlines()
     expected = [
         line.replace("<data>", str(outcome.data)).replace("<templates>", str(outcome.templates))
+        .replace("<package>", str(PACKAGE_TEMPLATES))
         for line in expected if line.strip()
     ]
     assert outcome.shown == expected

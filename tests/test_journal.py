@@ -176,7 +176,7 @@ def test_a_municipality_without_findings_any_more_is_cancelled(journal_url, tmp_
 def test_a_sent_letter_is_never_overwritten_unless_reissued(journal_url, tmp_path, soffice):
     data, out = write_data(tmp_path / "data"), tmp_path / "out"
     assert build(data, out, journal_url).returncode == 0
-    open_journal(journal_url).mark_sent("1338/24", "<1@test>", "adm@ishim.ru")
+    open_journal(journal_url).mark_sent("1338/24", "эл. почта", dt.datetime.now(dt.timezone.utc), "adm@ishim.ru")
     unchanged = build(data, out, journal_url)
     assert unchanged.returncode == 0, unchanged.stderr
     sent_pack = {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1338-24 ")}

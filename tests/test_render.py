@@ -73,10 +73,22 @@ def test_broken_tag_is_reported_by_validation(tmp_path):
     assert "ошибка в теге" in problems.errors[0].message
 
 
-def test_missing_template_is_named(tmp_path):
+def test_a_template_missing_from_the_clerks_folder_is_the_programs_own_and_the_note_says_so(tmp_path):
+    own = add_paragraph(TEMPLATES / "letter.docx", tmp_path / "letter.docx", "Своя приписка")
     problems = Problems()
-    assert load_templates(tmp_path, problems) is None
-    assert [p.file for p in problems.errors] == ["letter.docx", "appendix1.docx", "appendix2.docx", "appendix3.docx"]
+    templates = load_templates(tmp_path, problems)
+    assert templates["letter"].data == own.read_bytes()
+    assert templates["appendix2"].data == (TEMPLATES / "appendix2.docx").read_bytes()
+    assert not problems.errors and not problems.warnings
+    (note,) = problems.notes
+    assert "appendix1.docx, appendix2.docx, appendix3.docx" in note.message and str(tmp_path) in note.message
+    assert "letter.docx" not in note.message
+
+
+def test_a_templates_folder_that_is_not_there_is_an_error(tmp_path):
+    problems = Problems()
+    assert load_templates(tmp_path / "нет", problems) is None
+    assert "папки шаблонов" in problems.errors[0].message and "--templates" in problems.errors[0].message
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ Rules kept here (see shared/spec/letter-format.md, ГОСТ Р 7.0.97):
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from pathlib import Path
@@ -29,6 +30,9 @@ from docx.oxml import OxmlElement
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from letters.render import stable_zip  # noqa: E402
 
 FONT = "Times New Roman"
 NBSP = "\u00a0"
@@ -545,6 +549,63 @@ def make_appendix1():
     return doc
 
 
+def make_appendix1_circular():
+    """Appendix 1 of a letter by list: the findings of every municipality addressed, a group
+    heading row per municipality (named again, «продолжение», at the top of a table that
+    continues it), its institutions under it."""
+    doc = new_document()
+    appendix_corner(doc)
+    appendix_title(doc,
+                   "Перечень ошибок размещения виджетов ПОС, выявленных на сайтах учреждений",
+                   "{{ municipality }}")
+    _paragraph_style(doc, "TableSeparator", "Между таблицами", size=1, line=Pt(1))
+    _paragraph_style(doc, "TableGroup", "Таблица — группа", base="Таблица", bold=True, keep_next=True)
+    para(doc, "{%p for part in finding_tables %}", "Текст письма")
+    columns = len(FINDINGS_COLUMNS)
+    table = layout_table(doc, [w for _, w in FINDINGS_COLUMNS], rows=7, borders=True)
+    header, groups, heading, loop, data, end_loop, end_groups = table.rows
+    fill_row(header, [t for t, _ in FINDINGS_COLUMNS], "Таблица — шапка")
+    row_props(header, header=True)
+    for cell in header.cells:
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    for row, tag in ((groups, "{%tr for g in part %}"), (loop, "{%tr for f in g.findings %}"),
+                     (end_loop, "{%tr endfor %}"), (end_groups, "{%tr endfor %}")):
+        fill_row(row, [tag] + [""] * (columns - 1), "Таблица")
+    merged = heading.cells[0].merge(heading.cells[-1])
+    first_paragraph(merged, "Таблица — группа").add_run(
+        "{{ g.municipality }}{% if g.continued %} (продолжение){% endif %}")
+    row_props(heading)
+    texts = ["{{ f.n }}", "{{ f.organization }}", "{{ f.site }}", "{{ f.error }}", "{{ f.checked_at }}",
+             "{{ f.details }}"]
+    for i, (cell, text) in enumerate(zip(data.cells, texts)):
+        first_paragraph(cell, "Таблица по центру" if i in (0, 4) else "Таблица").add_run(text)
+    row_props(data)
+    para(doc, "", "Между таблицами")
+    para(doc, "{%p endfor %}", "Текст письма")
+    screenshots_section(doc)
+    return doc
+
+
+def make_distribution():
+    """The distribution list of a letter by list: a document of its pack, not an appendix."""
+    doc = new_document()
+    appendix_title(doc, "Список рассылки", f"к письму от {{{{ date }}}} №{NBSP}{{{{ number }}}}")
+    columns = [("№", 10), ("Муниципальное образование", 55), ("Адресат", 70), ("Электронная почта", 45)]
+    table = layout_table(doc, [w for _, w in columns], rows=4, borders=True)
+    header, loop_row, data, end_row = table.rows
+    fill_row(header, [t for t, _ in columns], "Таблица — шапка")
+    row_props(header, header=True)
+    fill_row(loop_row, ["{%tr for d in distribution %}", "", "", ""], "Таблица")
+    first_paragraph(data.cells[0], "Таблица по центру").add_run("{{ d.n }}")
+    first_paragraph(data.cells[1], "Таблица").add_run("{{ d.municipality }}")
+    first_paragraph(data.cells[2], "Таблица").add_run("{{ d.position }}")
+    para(data.cells[2], "{{ d.name }}", "Таблица")
+    first_paragraph(data.cells[3], "Таблица").add_run("{{ d.emails }}")
+    row_props(data)
+    fill_row(end_row, ["{%tr endfor %}", "", "", ""], "Таблица")
+    return doc
+
+
 def screenshots_section(doc):
     """After the table, the first screen of each site with an error, when the audit came from
     `letters audit`: a picture the width of the text (the renderer sizes it), its caption kept
@@ -597,6 +658,8 @@ TEMPLATES = {
     "appendix1.docx": make_appendix1,
     "appendix2.docx": make_appendix2,
     "appendix3.docx": make_appendix3,
+    "appendix1_circular.docx": make_appendix1_circular,
+    "distribution.docx": make_distribution,
 }
 
 
@@ -642,7 +705,9 @@ def main(argv=None):
         doc = make()
         doc.core_properties.title = name.removesuffix(".docx")
         slim(doc)
-        doc.save(outdir / name)
+        buffer = io.BytesIO()
+        doc.save(buffer)
+        (outdir / name).write_bytes(stable_zip(buffer.getvalue()))  # the same bytes every time
         print(outdir / name)
 
 

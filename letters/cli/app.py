@@ -49,7 +49,9 @@ JournalOption = Annotated[
                  help="Журнал регистрации: путь к файлу SQLite или адрес postgresql+psycopg://… "
                       "(по умолчанию <папка данных>/journal.sqlite)."),
 ]
-TemplatesOption = Annotated[Path, typer.Option("--templates", help="Папка с шаблонами .docx.")]
+TemplatesOption = Annotated[Optional[Path], typer.Option(
+    "--templates", help="Папка со своими шаблонами .docx (по умолчанию — папка templates рядом с папкой данных; "
+                        "шаблона, которого там нет, берётся шаблон программы).")]
 DateOption = Annotated[str, typer.Option("--date", help="Дата писем, ДД.ММ.ГГГГ.")]
 
 

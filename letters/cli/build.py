@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import pipeline
-from ..render import PACKAGE_TEMPLATES
+from ..kinds import CIRCULAR, PERSONAL
 from .app import DataOption, DateOption, JournalOption, TemplatesOption, app, count, fail, out, parse_date, progress, show
 
 
@@ -17,7 +17,7 @@ from .app import DataOption, DateOption, JournalOption, TemplatesOption, app, co
 def build(
     date: DateOption,
     data: DataOption = Path("data"),
-    templates: TemplatesOption = PACKAGE_TEMPLATES,
+    templates: TemplatesOption = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Куда писать пакеты писем.")] = Path("out"),
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Не сохранять PDF (листы всё равно считаются).")] = False,
     jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Сколько процессов LibreOffice запускать сразу.")] = max(1, min(os.cpu_count() or 1, 8)),
@@ -26,11 +26,14 @@ def build(
     reissue: Annotated[bool, typer.Option("--reissue", help="Изменённое отправленное письмо — новым номером, старое — «заменено».")] = False,
     pdfa: Annotated[bool, typer.Option("--pdfa", help="PDF/A-2b для архивного хранения.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Сколько секунд LibreOffice может делать один документ.")] = 60.0,
+    circular: Annotated[bool, typer.Option(
+        "--circular", help="Одно письмо главам по списку (как письмо № 1337/24), а не письмо каждому главе.")] = False,
 ) -> None:
     """Собрать письма и приложения (.docx и .pdf) и manifest.csv."""
     request = pipeline.BuildRequest(
         date=parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs,
         journal=journal, only=tuple(only or ()), reissue=reissue, pdfa=pdfa, timeout=timeout,
+        kind=CIRCULAR.name if circular else PERSONAL.name,
     )
     with progress() as report:
         result = pipeline.build(request, report)
@@ -53,7 +56,7 @@ def build(
 
 
 @app.command()
-def validate(data: DataOption = Path("data"), templates: TemplatesOption = PACKAGE_TEMPLATES) -> None:
+def validate(data: DataOption = Path("data"), templates: TemplatesOption = None) -> None:
     """Проверить таблицы, letters.toml и шаблоны, ничего не записывая."""
     checked = pipeline.check(data, templates)
     show(checked.problems)

@@ -4,11 +4,12 @@ lays them out as the paper register of outgoing letters."""
 
 from .location import journal_url, location_url
 from .store import (
-    ACTIVE, CANCELLED, ISSUED, REPLACED, RESERVED, SENT, STATUS_NAMES, IssuedPack, Journal, JournalError, Letter,
-    MailAttempt, files, letters, new_build_id,
+    ACTIVE, CANCELLED, EMAIL, ISSUED, REPLACED, RESERVED, SENT, STATUS_NAMES, Addressee, Delivery, IssuedPack, Journal,
+    JournalError, Letter, deliveries, files, letters, new_build_id,
 )
 
 __all__ = [
-    "ACTIVE", "CANCELLED", "ISSUED", "REPLACED", "RESERVED", "SENT", "STATUS_NAMES", "IssuedPack", "Journal",
-    "JournalError", "Letter", "MailAttempt", "files", "journal_url", "letters", "location_url", "new_build_id",
+    "ACTIVE", "CANCELLED", "EMAIL", "ISSUED", "REPLACED", "RESERVED", "SENT", "STATUS_NAMES", "Addressee", "Delivery",
+    "IssuedPack", "Journal", "JournalError", "Letter", "deliveries", "files", "journal_url", "letters", "location_url",
+    "new_build_id",
 ]

@@ -51,10 +51,15 @@ def register_sheets(sheets: str) -> str:
 
 
 def _sent(letter: Letter) -> str:
-    if not letter.sent_at:
-        return ""
-    stamp = letter.sent_at.astimezone().strftime("%d.%m.%Y %H:%M")
-    return f"эл. почта {stamp}: {letter.recipients or ''}".strip()
+    """How and when each delivery went: «эл. почта 20.05.2024 10:15: adm@ishim.ru»."""
+    went = []
+    for delivery in letter.deliveries:
+        if delivery.sent_at is None:
+            continue
+        stamp = delivery.sent_at.astimezone().strftime("%d.%m.%Y %H:%M")
+        who = delivery.reached or ""
+        went.append(f"{delivery.route or ''} {stamp}: {who}".strip().rstrip(":"))
+    return "; ".join(went)
 
 
 def _note(letter: Letter) -> str:

@@ -5,6 +5,9 @@ the clerks of one department share one (`postgresql+psycopg://…`). A number, o
 belongs to one letter forever: it is taken in the same transaction that checks it is free
 (a unique constraint guards it too), and a number given up is marked cancelled, never reused.
 
+Each letter records its kind (`letters.kinds`) and its deliveries: to whom it goes (one
+head, or each head of a letter by list), at which addresses, and how and when it went.
+
 A letter's status:
 - reserved — its pack is being written (or a build was killed while writing it);
 - issued — its pack is complete in `out/`;
@@ -69,18 +72,33 @@ letters = sa.Table(
     sa.Column("issued_at", sa.DateTime(timezone=True)),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Column("cancelled_at", sa.DateTime(timezone=True)),
-    sa.Column("message_id", sa.Text),
-    sa.Column("recipients", sa.Text),
-    # `letters mail`: set before a message leaves, cleared when the outcome is known
-    sa.Column("mail_attempt_at", sa.DateTime(timezone=True)),
-    sa.Column("mail_refused", sa.Text),  # addresses the server refused, with its answers
+    sa.Column("kind", sa.String(32), nullable=False, server_default="personal"),
     sa.UniqueConstraint("year", "seq", name="uq_letters_year_seq"),
 )
-# one live letter per municipality and date: a re-run keeps the number (a sent letter
-# being reissued steps aside as soon as its successor is reserved)
+# one live letter of a kind per municipality and date: a re-run keeps the number (a sent
+# letter being reissued steps aside as soon as its successor is reserved)
 _LIVE = sa.and_(letters.c.status.in_(ACTIVE), letters.c.replaced_by.is_(None))
-sa.Index("uq_letters_active", letters.c.date, letters.c.municipality, unique=True,
+sa.Index("uq_letters_active", letters.c.date, letters.c.municipality, letters.c.kind, unique=True,
          sqlite_where=_LIVE, postgresql_where=_LIVE)
+
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("letter_id", sa.Integer, sa.ForeignKey("letters.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("municipality", sa.Text, nullable=False),
+    sa.Column("addressee", sa.Text, nullable=False, server_default=""),
+    sa.Column("addresses", sa.Text, nullable=False, server_default=""),  # "; "-joined: where it is to go
+    sa.Column("route", sa.String(16)),  # how it went: эл. почта, почта, курьер, СЭД, факс, лично
+    sa.Column("message_id", sa.Text),
+    # `letters mail`: set before a message leaves, cleared when the outcome is known
+    sa.Column("attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("reached", sa.Text),  # the addresses it has reached, "; "-joined
+    sa.Column("refused", sa.Text),  # addresses the server refused, with its answers
+    sa.Column("note", sa.Text),
+    sa.UniqueConstraint("letter_id", "municipality", name="uq_deliveries_letter_municipality"),
+)
+EMAIL = "эл. почта"  # the route of a delivery `letters mail` made
 
 files = sa.Table(
     "letter_files", metadata,
@@ -94,6 +112,39 @@ files = sa.Table(
 
 class JournalError(LettersError):
     """A journal that cannot be opened or used; the message is for the clerk."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One addressee of a letter: its head, the addresses to mail, and how it went."""
+
+    id: int
+    letter_id: int
+    municipality: str
+    addressee: str = ""
+    addresses: str = ""
+    route: str | None = None
+    message_id: str | None = None
+    attempt_at: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+    reached: str | None = None
+    refused: str | None = None
+    note: str | None = None
+
+    @property
+    def address_list(self) -> tuple[str, ...]:
+        return tuple(a for a in self.addresses.split("; ") if a)
+
+    @property
+    def reached_list(self) -> tuple[str, ...]:
+        return tuple(a for a in (self.reached or "").split("; ") if a)
+
+    @classmethod
+    def from_row(cls, row) -> Delivery:
+        values = {k: v for k, v in row._mapping.items() if k in cls.__dataclass_fields__}
+        for key in ("attempt_at", "sent_at"):
+            values[key] = _aware(values.get(key))
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -119,20 +170,19 @@ class Letter:
     replaces: str | None = None
     replaced_by: str | None = None
     sent_at: dt.datetime | None = None
-    message_id: str | None = None
-    recipients: str | None = None
     created_at: dt.datetime | None = None
-    mail_attempt_at: dt.datetime | None = None
+    kind: str = "personal"
+    deliveries: tuple[Delivery, ...] = ()
 
     @property
     def went_out(self) -> bool:
         """Sent, or handed to the mail server without an answer: either way it may be read."""
-        return self.status == SENT or self.mail_attempt_at is not None
+        return self.status == SENT or any(d.attempt_at is not None for d in self.deliveries)
 
     @classmethod
-    def from_row(cls, row) -> Letter:
+    def from_row(cls, row, deliveries: tuple[Delivery, ...] = ()) -> Letter:
         fields = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in row._mapping.items() if k in fields})
+        return cls(**{k: v for k, v in row._mapping.items() if k in fields}, deliveries=deliveries)
 
 
 def format_number(pattern: str, seq: int, date: dt.date) -> str:
@@ -164,16 +214,14 @@ class Journal:
 
     # --- reading ---
 
-    def active(self, date: dt.date) -> dict[str, Letter]:
-        """The live letter of each municipality for `date`."""
-        query = sa.select(letters).where(letters.c.date == date, _LIVE)
-        with self.engine.connect() as connection:
-            return {row.municipality: Letter.from_row(row) for row in connection.execute(query)}
+    def active(self, date: dt.date, kind: str = "personal") -> dict[str, Letter]:
+        """The live letter of a kind for `date`, by municipality (or «по списку»)."""
+        query = sa.select(letters).where(letters.c.date == date, letters.c.kind == kind, _LIVE)
+        return {letter.municipality: letter for letter in self._read(query)}
 
     def find(self, number: str) -> Letter | None:
-        with self.engine.connect() as connection:
-            row = connection.execute(sa.select(letters).where(letters.c.number == number)).first()
-        return Letter.from_row(row) if row else None
+        found = self._read(sa.select(letters).where(letters.c.number == number))
+        return found[0] if found else None
 
     def list(self, *, year=None, date=None, municipality=None, status=None) -> list[Letter]:
         query = sa.select(letters).order_by(letters.c.year, letters.c.seq)
@@ -183,12 +231,26 @@ class Journal:
             query = query.where(letters.c.date == date)
         if status:
             query = query.where(letters.c.status == status)
-        with self.engine.connect() as connection:
-            found = [Letter.from_row(row) for row in connection.execute(query)]
+        found = self._read(query)
         if municipality:  # in Python: SQLite ignores the case of Latin letters only
             part = municipality.casefold()
-            found = [letter for letter in found if part in letter.municipality.casefold()]
+            found = [letter for letter in found if part in letter.municipality.casefold()
+                     or any(part in d.municipality.casefold() for d in letter.deliveries)]
         return found
+
+    def _read(self, query) -> list[Letter]:
+        """The letters of `query`, each with its deliveries (read in one more query)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+            ids = [row.id for row in rows]
+            by_letter: dict[int, list[Delivery]] = {}
+            for start in range(0, len(ids), 500):  # SQLite takes a bounded number of parameters
+                chunk = ids[start:start + 500]
+                found = connection.execute(sa.select(deliveries).where(deliveries.c.letter_id.in_(chunk))
+                                           .order_by(deliveries.c.id))
+                for row in found:
+                    by_letter.setdefault(row.letter_id, []).append(Delivery.from_row(row))
+        return [Letter.from_row(row, tuple(by_letter.get(row.id, ()))) for row in rows]
 
     def files_of(self, letter_id: int) -> dict[str, str]:
         with self.engine.connect() as connection:
@@ -198,8 +260,10 @@ class Journal:
     # --- numbering ---
 
     def reserve(self, date: dt.date, municipality: str, pattern: str, first: int, build_id: str,
-                replaces: str | None = None, out_dir: str | None = None) -> Letter:
-        """Take the next free number of the year for a new letter, in one transaction.
+                replaces: str | None = None, out_dir: str | None = None, kind: str = "personal",
+                addressees: tuple[Addressee, ...] = ()) -> Letter:
+        """Take the next free number of the year for a new letter, in one transaction, with
+        the deliveries it is to have.
 
         The next number is after the highest one the journal holds for the year, and not
         below `first`; two builds racing for it are kept apart by the unique constraint."""
@@ -217,14 +281,15 @@ class Journal:
                         connection.execute(letters.update().where(letters.c.number == replaces).values(
                             pending=REPLACED, replaced_by=number, updated_at=stamp))
                     result = connection.execute(letters.insert().values(
-                        year=date.year, seq=seq, number=number, date=date,
+                        year=date.year, seq=seq, number=number, date=date, kind=kind,
                         municipality=municipality, status=RESERVED, pending=ISSUED, replaces=replaces,
                         out_dir=out_dir, build_id=build_id, created_at=stamp, updated_at=stamp,
                     ))
-                    row = connection.execute(sa.select(letters).where(letters.c.id == result.inserted_primary_key[0])).one()
-                return Letter.from_row(row)
+                    letter_id = result.inserted_primary_key[0]
+                    _set_deliveries(connection, letter_id, addressees)
+                return self._read(sa.select(letters).where(letters.c.id == letter_id))[0]
             except IntegrityError:
-                if not replaces and municipality in self.active(date):
+                if not replaces and municipality in self.active(date, kind):
                     raise JournalError(f"у «{municipality}» уже есть письмо за {date:%d.%m.%Y}") from None
                 continue  # another build took that number between our check and insert: next one
         raise JournalError("не удалось получить свободный номер в журнале: повторите сборку")
@@ -253,13 +318,13 @@ class Journal:
                     status=CANCELLED, pending=None, reason=reason, cancelled_at=stamp, updated_at=stamp))
             _settle_replaced(connection, stamp)
 
-    def recover(self, live: dict[str, dict[str, dict]], adopt: set[tuple[dt.date, str]]) -> None:
+    def recover(self, live: dict[str, dict[str, dict]], adopt: set[tuple[dt.date, str, str]]) -> None:
         """Settle what a killed build left reserved, by what is live in `out/`.
 
         `live` maps an out date folder to its manifest rows by number. A reserved letter
         whose pack is live becomes issued with the files of the manifest; one that a build
-        now running is about to write again (`adopt`) stays reserved; any other is
-        cancelled, with the reason."""
+        now running is about to write again (`adopt`: date, kind, municipality) stays
+        reserved; any other is cancelled, with the reason."""
         stamp = now()
         with self.engine.begin() as connection:
             for row in connection.execute(sa.select(letters).where(letters.c.status == RESERVED)).all():
@@ -268,7 +333,7 @@ class Journal:
                 manifest_row = live.get(folder, {}).get(letter.number) if folder else None
                 if manifest_row is not None:
                     _issue(connection, IssuedPack.from_manifest(letter, manifest_row), stamp)
-                elif (letter.date, letter.municipality) in adopt:
+                elif (letter.date, letter.kind, letter.municipality) in adopt:
                     continue
                 else:
                     connection.execute(letters.update().where(letters.c.id == letter.id).values(
@@ -288,11 +353,15 @@ class Journal:
                 status=CANCELLED, pending=None, reason=why, cancelled_at=stamp, updated_at=stamp))
         return self.find(number)
 
-    def mark_sent(self, number: str, message_id: str, recipients: str) -> None:
-        stamp = now()
+    def mark_sent(self, number: str, route: str, when: dt.datetime, reached: str = "", note: str = "") -> None:
+        """Every delivery of the letter that has not gone yet went by `route` at `when`."""
         with self.engine.begin() as connection:
-            connection.execute(letters.update().where(letters.c.number == number).values(
-                status=SENT, sent_at=stamp, message_id=message_id, recipients=recipients, updated_at=stamp))
+            letter_id = connection.execute(sa.select(letters.c.id).where(letters.c.number == number)).scalar_one()
+            connection.execute(deliveries.update().where(
+                deliveries.c.letter_id == letter_id, deliveries.c.sent_at.is_(None)
+            ).values(route=route, sent_at=when, reached=reached or deliveries.c.addresses, note=note or None,
+                     attempt_at=None))
+            _mark_letter_sent(connection, letter_id, when)
 
     # --- one build at a time per journal ---
 
@@ -316,63 +385,83 @@ class Journal:
             yield
 
     # --- mailing (`letters mail`), sent once and only once ---
-    # The attempt is recorded before a message leaves (mail_attempt_at, its Message-ID and
-    # recipients); when the server has accepted it the letter becomes sent in one update, and
+    # The attempt is recorded on the delivery before a message leaves (attempt_at and its
+    # Message-ID); when the server has accepted it the delivery is sent in one update, and
     # when it surely did not leave the attempt is cleared. An attempt still open later means
     # nobody knows whether the letter went: it is never sent again without the clerk's word.
 
-    def mail_attempt(self, number: str) -> MailAttempt | None:
-        query = sa.select(letters.c.mail_attempt_at, letters.c.mail_refused).where(letters.c.number == number)
-        with self.engine.connect() as connection:
-            row = connection.execute(query).first()
-        return MailAttempt(_aware(row.mail_attempt_at), row.mail_refused or "") if row else None
-
-    def begin_mail(self, number: str, message_id: str, recipients: str, retry: bool = False) -> bool:
-        """Record an attempt to mail the letter; False if it is not this run's to send (not
-        issued, already being sent, or given another Message-ID by another run). With
-        `retry` the clerk has said an open attempt may go again, or a sent letter may go to
-        the addresses that have not had it."""
-        same_id = sa.or_(letters.c.message_id.is_(None), letters.c.message_id == message_id)
-        if retry:
-            allowed = sa.and_(letters.c.status.in_((ISSUED, SENT)), letters.c.replaced_by.is_(None), same_id)
-        else:
-            allowed = sa.and_(letters.c.status == ISSUED, letters.c.mail_attempt_at.is_(None), same_id)
-        stamp = now()
-        keep_sent = sa.case((letters.c.status == SENT, letters.c.recipients), else_=recipients)  # whom it reached
+    def begin_mail(self, delivery_id: int, message_id: str, retry: bool = False) -> bool:
+        """Record an attempt to mail a delivery; False if it is not this run's to send (its
+        letter not issued, the delivery already being sent, or given another Message-ID by
+        another run). With `retry` the clerk has said an open attempt may go again, or a
+        sent letter may go to the addresses that have not had it."""
+        # a letter by list is sent as soon as one head has it; its other heads still wait
+        sendable = sa.select(letters.c.id).where(letters.c.status.in_((ISSUED, SENT)), letters.c.replaced_by.is_(None))
+        conditions = [deliveries.c.id == delivery_id, deliveries.c.letter_id.in_(sendable),
+                      sa.or_(deliveries.c.message_id.is_(None), deliveries.c.message_id == message_id)]
+        if not retry:
+            conditions += [deliveries.c.attempt_at.is_(None), deliveries.c.sent_at.is_(None)]
         with self.engine.begin() as connection:
-            result = connection.execute(letters.update().where(letters.c.number == number, allowed).values(
-                mail_attempt_at=stamp, message_id=message_id, recipients=keep_sent, updated_at=stamp))
+            result = connection.execute(deliveries.update().where(*conditions).values(
+                attempt_at=now(), message_id=message_id))
         return result.rowcount == 1
 
-    def end_mail(self, number: str, message_id: str, recipients: str, refused: str = "",
+    def end_mail(self, delivery_id: int, message_id: str, reached: str, refused: str = "",
                  sent_at: dt.datetime | None = None) -> None:
-        """The server accepted the message: the letter is sent (the first sending time is kept)."""
+        """The server accepted the message: the delivery is sent (the first sending time is
+        kept), and so is its letter."""
         stamp = now()
         with self.engine.begin() as connection:
-            result = connection.execute(letters.update().where(
-                letters.c.number == number, letters.c.message_id == message_id,
-                letters.c.mail_attempt_at.is_not(None), letters.c.status.in_((ISSUED, SENT)),
+            result = connection.execute(deliveries.update().where(
+                deliveries.c.id == delivery_id, deliveries.c.message_id == message_id,
+                deliveries.c.attempt_at.is_not(None),
             ).values(
-                status=SENT, sent_at=sa.func.coalesce(letters.c.sent_at, sent_at or stamp), recipients=recipients,
-                mail_refused=refused or None, mail_attempt_at=None, updated_at=stamp,
+                route=EMAIL, sent_at=sa.func.coalesce(deliveries.c.sent_at, sent_at or stamp), reached=reached,
+                refused=refused or None, attempt_at=None,
             ))
-        if result.rowcount != 1:
-            raise JournalError(f"письмо № {number}: в журнале нет начатой отправки с Message-ID {message_id}")
+            if result.rowcount != 1:
+                raise JournalError(f"в журнале нет начатой отправки с Message-ID {message_id}")
+            letter_id = connection.execute(sa.select(deliveries.c.letter_id).where(deliveries.c.id == delivery_id)).scalar()
+            _mark_letter_sent(connection, letter_id, sent_at or stamp)
 
-    def abandon_mail(self, number: str, message_id: str) -> None:
+    def abandon_mail(self, delivery_id: int, message_id: str) -> None:
         """The message surely did not leave: the attempt is cleared, the Message-ID kept for the next one."""
         with self.engine.begin() as connection:
-            connection.execute(letters.update().where(letters.c.number == number, letters.c.message_id == message_id)
-                               .values(mail_attempt_at=None, updated_at=now()))
+            connection.execute(deliveries.update().where(deliveries.c.id == delivery_id,
+                                                         deliveries.c.message_id == message_id)
+                               .values(attempt_at=None))
 
 
 @dataclass(frozen=True)
-class MailAttempt:
-    """A mailing in progress or whose outcome is unknown (`started_at`), and the addresses
-    the server refused when the letter was sent."""
+class Addressee:
+    """Whom a letter goes to, as a build records it: a delivery before it has gone."""
 
-    started_at: dt.datetime | None
-    refused: str = ""
+    municipality: str
+    addressee: str
+    addresses: str  # "; "-joined
+
+
+def _set_deliveries(connection, letter_id: int, addressees: tuple[Addressee, ...]) -> None:
+    """The letter's deliveries are these: new ones added, the addresses of the others
+    brought up to date (a corrected address is mailed next time), and those no longer
+    addressed removed unless something has gone to them."""
+    existing = {row.municipality: row for row in connection.execute(
+        sa.select(deliveries).where(deliveries.c.letter_id == letter_id))}
+    for item in addressees:
+        values = {"addressee": item.addressee, "addresses": item.addresses}
+        if item.municipality in existing:
+            connection.execute(deliveries.update().where(deliveries.c.id == existing[item.municipality].id).values(**values))
+        else:
+            connection.execute(deliveries.insert().values(letter_id=letter_id, municipality=item.municipality, **values))
+    gone = [row.id for name, row in existing.items() if name not in {a.municipality for a in addressees}
+            and row.attempt_at is None and row.sent_at is None]
+    if gone:
+        connection.execute(deliveries.delete().where(deliveries.c.id.in_(gone)))
+
+
+def _mark_letter_sent(connection, letter_id: int, when: dt.datetime) -> None:
+    connection.execute(letters.update().where(letters.c.id == letter_id, letters.c.status.in_((ISSUED, SENT))).values(
+        status=SENT, sent_at=sa.func.coalesce(letters.c.sent_at, when), updated_at=now()))
 
 
 def _aware(stamp: dt.datetime | None) -> dt.datetime | None:
@@ -395,6 +484,7 @@ class IssuedPack:
     findings: int
     content_sha256: str
     files: dict[str, str]
+    addressees: tuple[Addressee, ...] | None = None  # None: the deliveries stay as they are
 
     @classmethod
     def from_manifest(cls, letter: Letter, row: dict) -> IssuedPack:
@@ -415,6 +505,8 @@ def _issue(connection, record: IssuedPack, stamp: dt.datetime) -> None:
         sheets=record.sheets, findings=record.findings, content_sha256=record.content_sha256,
         issued_at=current.issued_at or stamp, updated_at=stamp,
     ))
+    if record.addressees is not None:
+        _set_deliveries(connection, record.letter_id, record.addressees)
     connection.execute(files.delete().where(files.c.letter_id == record.letter_id))
     if record.files:
         connection.execute(files.insert(), [
