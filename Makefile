@@ -14,9 +14,12 @@ DEBIAN_PACKAGES := libreoffice-writer-nogui fonts-liberation2 fonts-crosextra-ca
 
 .PHONY: demo test system clean
 
+# The sample takes its numbers from a journal of its own, never from the clerk's real one.
+DEMO_JOURNAL := out/пример-журнал.sqlite
+
 demo: system $(VENV)/.installed
-	$(VENV)/bin/letters build --date 20.05.2024
-	@echo "Письма: out/2024-05-20/"
+	$(VENV)/bin/letters build --date 20.05.2024 --journal $(DEMO_JOURNAL)
+	@echo "Письма: out/2024-05-20/ (журнал примера: $(DEMO_JOURNAL))"
 
 test: system $(VENV)/.installed
 	$(VENV)/bin/pytest -q

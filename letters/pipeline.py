@@ -23,6 +23,7 @@ from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa
 from .failpoints import checkpoint
 from .journal import (
     CANCELLED, ISSUED, REPLACED, RESERVED, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url, new_build_id,
+    open_journal,
 )
 from .kinds import EACH, KINDS, PERSONAL, Audience, Kind, all_templates
 from .model import Dataset, Municipality
@@ -119,7 +120,7 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
     converter = Converter(find_soffice(), jobs=max(1, request.jobs), pdfa=request.pdfa,
                           timeout_per_document=request.timeout, startup_timeout=request.timeout)
     try:
-        journal = Journal(request.journal_url)
+        journal = open_journal(request.journal, request.data, problems)
         job = _Build(request, kind, checked.dataset, checked.templates, converter, journal, progress or (lambda *a: None))
         with journal.build_lock(), Staging(request.out, request.date.isoformat()) as staging:
             built, cancelled = job.run(kind.audiences(recipients), staging)

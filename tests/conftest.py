@@ -124,6 +124,14 @@ def soffice() -> str:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_real_journal(tmp_path_factory):
+    """The tests never take numbers from the journal a clerk uses for real letters: the
+    per-user data folder (where the default journal lives) is one of the test run's own,
+    for this process and every command it starts."""
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

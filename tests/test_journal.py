@@ -4,6 +4,7 @@ that can be checked. Every test runs on SQLite and on a real PostgreSQL server."
 import csv
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -286,3 +287,52 @@ def test_verify_reports_missing_changed_and_extra_files(tmp_path, soffice):
     assert "файл изменён после сборки" in result.stderr and "Письмо 1337-24.pdf" in result.stderr
     assert "файла нет: 1337-24 Тюменский муниципальный район/Приложение 1." in result.stderr
     assert "лишний файл, которого нет в manifest.csv: 1337-24 Тюменский муниципальный район/заметки.txt" in result.stderr
+
+
+# --- which journal: never one inside a data folder that a clerk may copy ---
+
+def test_two_copies_of_a_data_folder_never_give_the_same_number(tmp_path, soffice):
+    may = write_data(tmp_path / "май")
+    june = tmp_path / "июнь"
+    shutil.copytree(may, june)
+    settings = june / "letters.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("14.06.2024", "15.07.2024"), encoding="utf-8")
+    for data, date in ((may, DATE), (june, "17.06.2024")):  # the May folder copied for June's mailing
+        result = run_letters("build", "--date", date, "--data", str(data), "--out", str(data / "out"))
+        assert result.returncode == 0, result.stderr
+    numbers = [row["number"] for data, folder in ((may, FOLDER), (june, "2024-06-17"))
+               for row in read_manifest(data / "out" / folder)]
+    assert numbers == ["1337/24", "1338/24", "1339/24", "1340/24"]
+    assert not (may / "journal.sqlite").exists() and not (june / "journal.sqlite").exists()
+    # the one journal of this user account (the tests point it into a folder of their own)
+    user = Path(os.environ["XDG_DATA_HOME"]) / "letters" / "journal.sqlite"
+    assert {letter.number for letter in open_journal(str(user)).list()} >= set(numbers)
+
+
+def test_a_journal_left_in_a_data_folder_works_for_one_release_and_a_copy_of_it_is_refused(tmp_path, soffice):
+    data = write_data(tmp_path / "май")
+    first = run_letters("build", "--date", DATE, "--data", str(data), "--out", str(tmp_path / "out"),
+                        "--journal", str(data / "journal.sqlite"))  # as 0.6.0 did by itself
+    assert first.returncode == 0, first.stderr
+    again = run_letters("build", "--date", DATE, "--data", str(data), "--out", str(tmp_path / "out"))
+    assert again.returncode == 0, again.stderr
+    assert "журнал регистрации лежит в папке данных" in again.stderr and "[journal] path" in again.stderr
+    assert [row["number"] for row in read_manifest(tmp_path / "out" / FOLDER)] == ["1337/24", "1338/24"]
+    copy = tmp_path / "июнь"
+    shutil.copytree(data, copy)
+    refused = run_letters("build", "--date", "21.05.2024", "--data", str(copy), "--out", str(tmp_path / "out2"))
+    assert refused.returncode == 1 and "копия журнала" in refused.stderr and str(data / "journal.sqlite") in refused.stderr
+    assert not (tmp_path / "out2").exists()
+
+
+def test_a_journal_named_in_letters_toml_is_used_and_a_relative_path_is_refused(tmp_path):
+    data = write_data(tmp_path / "data")
+    with (data / "letters.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[journal]\npath = "journal.sqlite"\n')
+    refused = run_letters("journal", "--data", str(data))
+    assert refused.returncode == 1 and "не полный путь" in refused.stderr
+    text = (data / "letters.toml").read_text(encoding="utf-8").replace('path = "journal.sqlite"', f'path = "{tmp_path / "отдел.sqlite"}"')
+    (data / "letters.toml").write_text(text, encoding="utf-8")
+    listed = run_letters("journal", "--data", str(data))
+    assert listed.returncode == 0, listed.stderr
+    assert (tmp_path / "отдел.sqlite").is_file()

@@ -47,7 +47,7 @@ JournalOption = Annotated[
     Optional[str],
     typer.Option("--journal", envvar="LETTERS_JOURNAL",
                  help="Журнал регистрации: путь к файлу SQLite или адрес postgresql+psycopg://… "
-                      "(по умолчанию <папка данных>/journal.sqlite)."),
+                      "(по умолчанию — [journal] в letters.toml, иначе журнал пользователя)."),
 ]
 TemplatesOption = Annotated[Optional[Path], typer.Option(
     "--templates", help="Папка со своими шаблонами .docx (по умолчанию — папка templates рядом с папкой данных; "

@@ -9,15 +9,21 @@ import typer
 from rich.table import Table
 
 from ..journal import register
-from ..journal import STATUS_NAMES, Journal, journal_url
-from .app import DataOption, JournalOption, app, count, out, parse_date
+from ..journal import STATUS_NAMES, Journal
+from ..journal import open_journal as _open
+from ..problems import Problems
+from .app import DataOption, JournalOption, app, count, out, parse_date, show
 
 journal_app = typer.Typer(help="Журнал регистрации исходящих писем.", invoke_without_command=True, rich_markup_mode=None)
 app.add_typer(journal_app, name="journal")
 
 
 def open_journal(journal: str | None, data: Path) -> Journal:
-    return Journal(journal_url(journal, data))
+    """The journal the clerk means (letters.journal.location), with its note shown."""
+    problems = Problems()
+    opened = _open(journal, data, problems)
+    show(problems)
+    return opened
 
 
 @journal_app.callback()

@@ -2,7 +2,7 @@
 letters (SQLAlchemy, SQLite or PostgreSQL, schema by Alembic in `migrations/`), `register`
 lays them out as the paper register of outgoing letters."""
 
-from .location import journal_url, location_url
+from .location import journal_url, location_url, open_journal, user_journal
 from .store import (
     ACTIVE, CANCELLED, EMAIL, ISSUED, REPLACED, RESERVED, SENT, STATUS_NAMES, Addressee, Delivery, IssuedPack, Journal,
     JournalError, Letter, deliveries, files, letters, new_build_id,
@@ -10,6 +10,6 @@ from .store import (
 
 __all__ = [
     "ACTIVE", "CANCELLED", "EMAIL", "ISSUED", "REPLACED", "RESERVED", "SENT", "STATUS_NAMES", "Addressee", "Delivery",
-    "IssuedPack", "Journal", "JournalError", "Letter", "deliveries", "files", "journal_url", "letters", "location_url",
+    "IssuedPack", "Journal", "JournalError", "Letter", "deliveries", "files", "journal_url", "letters", "location_url", "open_journal", "user_journal",
     "new_build_id",
 ]

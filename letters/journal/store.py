@@ -536,6 +536,9 @@ def _lock_numbering(connection, year: int) -> None:
 
 def _engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database:  # the per-user folder does not exist before the first build
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 60})
 
         @sa.event.listens_for(engine, "connect")

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import dates
-from ..journal import Journal, journal_url
+from ..journal import journal_url, open_journal
 from ..packs import MANIFEST
 from ..problems import Problems
 from ..settings import read_mail_settings, read_settings
@@ -108,7 +108,7 @@ def mail(request: MailRequest, progress: Progress | None = None, connect: Callab
                        f"{dates.numeric(request.date)}")
         return MailResult(problems)
     result = MailResult(problems, folder=folder, server=str(server or ""))
-    journal = Journal(request.journal_url)
+    journal = open_journal(request.journal, request.data, problems)
     with journal.build_lock():  # no build rewrites or cancels a pack while it is being mailed
         confirmed = confirm(request, journal, problems)
         plan = prepare(request, settings, mail_settings, journal, problems, progress)
