@@ -132,6 +132,12 @@ def no_real_journal(tmp_path_factory):
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
 
 
+@pytest.fixture(autouse=True)
+def own_user_journal(tmp_path_factory, monkeypatch):
+    """And each test has a per-user journal of its own: numbers never leak between tests."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("user-data")))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
