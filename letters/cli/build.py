@@ -26,6 +26,8 @@ def build(
     reissue: Annotated[bool, typer.Option("--reissue", help="Изменённое отправленное письмо — новым номером, старое — «заменено».")] = False,
     pdfa: Annotated[bool, typer.Option("--pdfa", help="PDF/A-2b для архивного хранения.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Сколько секунд LibreOffice может делать один документ.")] = 60.0,
+    move: Annotated[bool, typer.Option(
+        "--move", help="Пакеты этой даты собраны в другой папке --out: перенести их сюда.")] = False,
     circular: Annotated[bool, typer.Option(
         "--circular", help="Одно письмо главам по списку (как письмо № 1337/24), а не письмо каждому главе.")] = False,
 ) -> None:
@@ -33,7 +35,7 @@ def build(
     request = pipeline.BuildRequest(
         date=parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs,
         journal=journal, only=tuple(only or ()), reissue=reissue, pdfa=pdfa, timeout=timeout,
-        kind=CIRCULAR.name if circular else PERSONAL.name,
+        kind=CIRCULAR.name if circular else PERSONAL.name, move=move,
     )
     with progress() as report:
         result = pipeline.build(request, report)
