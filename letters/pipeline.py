@@ -20,6 +20,8 @@ from pathlib import Path
 from . import dates
 from .context import for_document, sample_context
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
+from .draft import WHOLE_BATCH, DraftJournal, mark_file
+from .draft import folder_name as draft_folder
 from .failpoints import checkpoint
 from .journal import (
     CANCELLED, ISSUED, REPLACED, RESERVED, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url, new_build_id,
@@ -34,6 +36,7 @@ from .packs import (
 from .problems import Problems
 from .render import RenderError, Template, check_templates, load_templates, templates_folder
 from .names import choose
+from .printing import one_pdf
 from .validate import load_dataset
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -65,6 +68,11 @@ class BuildRequest:
     timeout: float = 60.0  # seconds LibreOffice may spend on one document before it is restarted
     kind: str = PERSONAL.name  # kinds.KINDS: a letter to each head, or one by list (--circular)
     move: bool = False  # the date's packs live in another --out folder: move them here
+    draft: bool = False  # no numbers, no journal: OUT/<date> проект/ for the director to read
+
+    @property
+    def folder_name(self) -> str:
+        return draft_folder(self.date) if self.draft else self.date.isoformat()
 
     @property
     def journal_url(self) -> str:
@@ -121,11 +129,12 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
     converter = Converter(find_soffice(), jobs=max(1, request.jobs), pdfa=request.pdfa,
                           timeout_per_document=request.timeout, startup_timeout=request.timeout)
     try:
-        journal = open_journal(request.journal, request.data, problems)
+        journal = DraftJournal() if request.draft else open_journal(request.journal, request.data, problems)
         job = _Build(request, kind, checked.dataset, checked.templates, converter, journal, progress or (lambda *a: None))
         with journal.build_lock():
-            _settle_home(request, journal, problems)
-            with Staging(request.out, request.date.isoformat()) as staging:
+            if not request.draft:
+                _settle_home(request, journal, problems)
+            with Staging(request.out, request.folder_name) as staging:
                 built, cancelled = job.run(kind.audiences(recipients), staging)
         for failure in job.failures:
             problems.error(str(failure), file=failure.file)
@@ -139,7 +148,7 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
     except OSError as exc:
         problems.error(f"не удалось записать файлы в {request.out}: {exc.strerror or exc}; ничего не записано")
         return BuildResult(problems)
-    return BuildResult(problems, built, request.out / request.date.isoformat(), cancelled)
+    return BuildResult(problems, built, request.out / request.folder_name, cancelled)
 
 
 def _settle_home(request: BuildRequest, journal: Journal, problems: Problems) -> None:
@@ -263,7 +272,8 @@ class _Build:
 
     def __post_init__(self):
         self.build_id = new_build_id()
-        self.memo = RenderMemo(self.request.out / ".cache" / "render-memo.json")
+        memo = "render-memo-draft.json" if self.request.draft else "render-memo.json"  # each the size of its build
+        self.memo = RenderMemo(self.request.out / ".cache" / memo)
         self.failures: list[_Failed] = []  # packs LibreOffice could not make: left out, the rest go on
         self.kept: list[Kept] = []  # the clerk's files found in the packs, kept
 
@@ -285,6 +295,9 @@ class _Build:
                     (staging.path / PackFiles.pdf(docx)).unlink()
         kept, cancelled = self._others(packs, live_rows, staging, keep={f.key for f in self.failures})
         write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
+        if self.request.draft:
+            one_pdf([[staging.path / PackFiles.pdf(d) for d in p.files.documents] for p in packs],
+                    staging.path / WHOLE_BATCH)
         checkpoint("staged")
         changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
         self.journal.begin_change(
@@ -424,7 +437,7 @@ class _Build:
         """What a PDF viewer shows as the document's title."""
         date = dates.numeric(self.request.date)
         if target == pack.files.letter:
-            return f"Письмо № {pack.number} от {date} — {pack.key}"
+            return f"Письмо № {pack.number} от {date} — {pack.key}" if pack.number else f"Проект письма — {pack.key}"
         if target in pack.files.enclosures:
             title = self.kind.enclosures[pack.files.enclosures.index(target)].title
             return f"{title} к письму № {pack.number} от {date}"
@@ -531,6 +544,8 @@ class _Stream:
         try:
             os.replace(pdf, final)
             pages = stabilise(final, self.build.request.date, self.build._title(pack, target))
+            if self.build.request.draft:
+                mark_file(final)
         except (OSError, PdfError) as exc:
             self._fail(pack, f"{pack.key}: не удалось записать PDF «{final.name}»: {exc}", target)
             return

@@ -92,7 +92,10 @@ def small_data(tmp_path) -> Path:
 
 
 def run_letters(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The real command, as a clerk runs it."""
+    """The real command, as a clerk runs it (with the test's own per-user folder, even
+    when `env` replaces the environment)."""
+    if env is not None and "XDG_DATA_HOME" in os.environ:
+        env = {"XDG_DATA_HOME": os.environ["XDG_DATA_HOME"], **env}
     return subprocess.run(
         [sys.executable, "-m", "letters", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600
     )

@@ -5,9 +5,11 @@ import csv
 import datetime as dt
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
+import pikepdf
 import pytest
 from conftest import SAMPLE, run_letters, write_data
 
@@ -185,3 +187,37 @@ def test_verify_notices_every_tampering(batch, tmp_path):
     emptied = batch.verify()
     assert emptied.returncode == 1 and "Всё сходится" not in emptied.stdout
     assert "письмо № 1337/24 (Тюменский муниципальный район) есть в журнале, а его пакета в папке нет" in emptied.stderr
+
+
+def test_a_draft_takes_no_number_and_marks_every_page(tmp_path, soffice):
+    data, out, journal = write_data(tmp_path / "data"), tmp_path / "out", tmp_path / "journal.sqlite"
+    result = run_letters("build", "--date", DATE, "--draft", "--data", str(data), "--out", str(out),
+                         "--journal", str(journal))
+    assert result.returncode == 0, result.stderr
+    assert not journal.exists() and not (out / FOLDER).exists()
+    folder = out / f"{FOLDER} проект"
+    pdfs = sorted(p for p in folder.rglob("*.pdf") if p.parent != folder)
+    assert len(pdfs) == 8
+    pages = 0
+    for pdf in pdfs:
+        with pikepdf.open(pdf) as document:
+            pages += len(document.pages)
+        for page in pdf_text(pdf).split("\f")[:-1]:  # the word is drawn last, over the text
+            assert "".join(page.split()).endswith("ПРОЕКТ"), pdf
+    letter = pdf_text(folder / "Город Ишим" / "Письмо.pdf")
+    assert "/24" not in letter and "Главе города Ишима" in letter
+    whole = folder / "Все письма одним файлом (проект).pdf"
+    with pikepdf.open(whole) as document:
+        assert len(document.pages) == pages
+    with (folder / "manifest.csv").open(encoding="utf-8", newline="") as handle:
+        order = [row["municipality"] for row in csv.DictReader(handle)]
+    assert len(order) == 2 and all(row == "" for row in manifest(folder))  # no numbers
+    text = " ".join(pdf_text(whole).split())
+    assert sorted(order, key=text.index) == order  # pack after pack, as in the manifest  # pack after pack, as in the manifest
+    real = run_letters("build", "--date", DATE, "--data", str(data), "--out", str(out), "--journal", str(journal))
+    assert real.returncode == 0, real.stderr
+    assert sorted(manifest(out / FOLDER)) == ["1337/24", "1338/24"]  # the draft took none
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True).stdout
