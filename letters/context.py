@@ -45,6 +45,26 @@ def pack_context(
     return for_document(context, sheets, appendix_number)
 
 
+def follow_up_context(dataset: Dataset, municipality: Municipality, number: str, date: dt.date, earlier) -> dict:
+    """The letter to one head that cites the earlier letter (`followup.Earlier`): each
+    finding marked as still there since that letter or found for the first time, and how
+    many of the earlier ones were fixed since."""
+    context = pack_context(dataset, municipality, number, date)
+    findings = sort_findings(dataset.findings_of(municipality.name), dataset.errors)
+    for finding, row in zip(findings, context["findings"]):  # the same dicts as in finding_tables
+        row["state"] = f"не устранена ({earlier.cited})" if earlier.still_there(finding) else "выявлена впервые"
+    remaining = sum(earlier.still_there(f) for f in findings)
+    context["earlier"] = {
+        "number": earlier.number,
+        "date": dates.numeric(earlier.date),
+        "told": len(earlier.told),
+        "remaining": remaining,
+        "fixed": earlier.fixed,
+        "new": len(findings) - remaining,
+    }
+    return context
+
+
 def circular_context(
     dataset: Dataset,
     municipalities: tuple[Municipality, ...],
@@ -194,6 +214,7 @@ def _finding(n: int, finding: Finding) -> dict:
         "checked_at": dates.numeric(finding.checked_at),
         "details": finding.details,
         "screenshot": _picture(finding.screenshot) or "",
+        "state": "",  # a follow-up letter's mark: «не устранена (письмо от …)» or «выявлена впервые»
     }
 
 

@@ -16,7 +16,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .context import circular_context, pack_context
+from .context import circular_context, follow_up_context, pack_context, sample_context
+from .followup import Earlier
 from .model import Dataset, Municipality, Settings
 from .problems import Problems
 
@@ -39,14 +40,15 @@ class Audience:
 
     key: str  # the journal's and the manifest's municipality: the name, or LIST_KEY
     municipalities: tuple[Municipality, ...]
+    earlier: Earlier | None = None  # the earlier letter a follow-up cites
 
     @property
     def emails(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(a for m in self.municipalities for a in m.emails))
 
 
-# The variables of a pack: (dataset, its municipalities, number, date) → context.
-ContextBuilder = Callable[[Dataset, tuple[Municipality, ...], str, dt.date], dict]
+# The variables of a pack: (dataset, whom it is addressed to, number, date) → context.
+ContextBuilder = Callable[[Dataset, Audience, str, dt.date], dict]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,14 @@ class Kind:
     enclosures: tuple[Enclosure, ...] = ()
     addressing: str = EACH
     needs: Callable[[Settings, Problems], None] | None = None  # what letters.toml must say for it
+    follow_up: str | None = None  # the kind a pack takes when its audience had an earlier letter
+    recorded_as: str | None = None  # a variant of another kind: the journal and manifest name that one
+
+    @property
+    def recorded(self) -> str:
+        """The kind the journal and manifest.csv record: a follow-up is still a letter to one
+        head, and a re-run keeps its number whichever variant it comes out as."""
+        return self.recorded_as or self.name
 
     @property
     def templates(self) -> tuple[str, ...]:
@@ -70,13 +80,32 @@ class Kind:
             return [Audience(m.name, (m,)) for m in municipalities]
         return [Audience(LIST_KEY, tuple(municipalities))] if municipalities else []
 
+    def sample(self) -> dict:
+        """A context with every variable this kind's templates may use (see context.sample_context)."""
+        def build(dataset: Dataset, heads: tuple[Municipality, ...], number: str, date: dt.date) -> dict:
+            audience = self.audiences(list(heads))[0]
+            if self.recorded_as is not None:  # a follow-up: a sample earlier letter, whose finding is still there
+                first = dataset.findings[0]
+                audience = Audience(audience.key, audience.municipalities, Earlier(
+                    "1/23", dt.date(2023, 5, 20), (), frozenset({(first.organization.site_key, first.error.code)}), 1))
+            return self.context(dataset, audience, number, date)
+        return sample_context(build)
+
     def check(self, settings: Settings, problems: Problems) -> None:
         if self.needs is not None:
             self.needs(settings, problems)
 
 
-def _one_head(dataset: Dataset, municipalities: tuple[Municipality, ...], number: str, date: dt.date) -> dict:
-    return pack_context(dataset, municipalities[0], number, date)
+def _one_head(dataset: Dataset, audience: Audience, number: str, date: dt.date) -> dict:
+    return pack_context(dataset, audience.municipalities[0], number, date)
+
+
+def _follow_up(dataset: Dataset, audience: Audience, number: str, date: dt.date) -> dict:
+    return follow_up_context(dataset, audience.municipalities[0], number, date, audience.earlier)
+
+
+def _by_list(dataset: Dataset, audience: Audience, number: str, date: dt.date) -> dict:
+    return circular_context(dataset, audience.municipalities, number, date)
 
 
 def _circular_wording(settings: Settings, problems: Problems) -> None:
@@ -94,6 +123,16 @@ PERSONAL = Kind(
     letter="letter",
     appendices=("appendix1", "appendix2", "appendix3"),
     context=_one_head,
+    follow_up="follow-up",
+)
+
+FOLLOW_UP = Kind(
+    name="follow-up",
+    title="письмо главе в дополнение к прежнему",
+    letter="letter_followup",  # cites the earlier letter; its wording is a template of its own
+    appendices=("appendix1_followup", "appendix2", "appendix3"),
+    context=_follow_up,
+    recorded_as="personal",
 )
 
 CIRCULAR = Kind(
@@ -101,13 +140,13 @@ CIRCULAR = Kind(
     title="письмо главам по списку",
     letter="letter",  # the same letter: the addressee block and the greeting come from [circular]
     appendices=("appendix1_circular", "appendix2", "appendix3"),
-    context=circular_context,
+    context=_by_list,
     enclosures=(Enclosure("distribution", "Список рассылки"),),
     addressing=BY_LIST,
     needs=_circular_wording,
 )
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (PERSONAL, CIRCULAR)}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (PERSONAL, FOLLOW_UP, CIRCULAR)}
 
 
 def kind_of(name: str | None) -> Kind:

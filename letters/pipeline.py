@@ -14,15 +14,16 @@ import queue
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import dates
-from .context import for_document, sample_context
+from .context import for_document
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
 from .draft import WHOLE_BATCH, DraftJournal, mark_file
 from .draft import folder_name as draft_folder
 from .failpoints import checkpoint
+from .followup import Standing, standing, told_of
 from .journal import (
     CANCELLED, ISSUED, REPLACED, RESERVED, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url, new_build_id,
     open_journal,
@@ -69,6 +70,8 @@ class BuildRequest:
     kind: str = PERSONAL.name  # kinds.KINDS: a letter to each head, or one by list (--circular)
     move: bool = False  # the date's packs live in another --out folder: move them here
     draft: bool = False  # no numbers, no journal: OUT/<date> проект/ for the director to read
+    deadline: dt.date | None = None  # overrides [letter] deadline of letters.toml
+    follow_up: bool = True  # a letter to a municipality told before cites that letter (--no-follow-up: no)
 
     @property
     def folder_name(self) -> str:
@@ -89,6 +92,7 @@ class BuiltPack:
     appendix_sheets: tuple[int, ...]
     changed: bool = True
     kind: str = PERSONAL.name
+    follows: str | None = None  # a follow-up: the earlier letter it cites
 
 
 @dataclass
@@ -97,19 +101,22 @@ class BuildResult:
     packs: list[BuiltPack] = field(default_factory=list)
     folder: Path | None = None
     cancelled: list[str] = field(default_factory=list)  # numbers given up: no findings any more
+    all_fixed: dict[str, str] = field(default_factory=dict)  # municipality → its earlier letter, all fixed since
 
 
-def check(data: Path, templates: Path | None, date: dt.date | None = None, kinds: tuple[Kind, ...] = ()) -> Checked:
+def check(data: Path, templates: Path | None, date: dt.date | None = None, kinds: tuple[Kind, ...] = (),
+          deadline: dt.date | None = None) -> Checked:
     """Everything `letters validate` checks (for every kind of letter, or for `kinds`);
     `build` runs the same first."""
     problems = Problems()
     kinds = kinds or tuple(KINDS.values())
-    dataset = load_dataset(data, problems, on=date)
+    kinds = tuple(dict.fromkeys(k for kind in kinds for k in (kind, KINDS.get(kind.follow_up or "")) if k))
+    dataset = load_dataset(data, problems, on=date, deadline=deadline)
     names = all_templates() if len(kinds) == len(KINDS) else tuple(dict.fromkeys(t for k in kinds for t in k.templates))
     loaded = load_templates(templates_folder(templates, data), problems, names)
     if loaded:
         for kind in kinds:  # each kind's templates with what that kind gives them
-            check_templates({n: loaded[n] for n in kind.templates}, sample_context(kind.context), problems)
+            check_templates({n: loaded[n] for n in kind.templates}, kind.sample(), problems)
     if dataset is not None and date is not None:
         for kind in kinds:
             kind.check(dataset.settings, problems)
@@ -119,23 +126,27 @@ def check(data: Path, templates: Path | None, date: dt.date | None = None, kinds
 def build(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
     """Build every pack for `request.date`; raises SofficeNotFound before writing anything."""
     kind = KINDS[request.kind]
-    checked = check(request.data, request.templates, request.date, (kind,))
+    checked = check(request.data, request.templates, request.date, (kind,), request.deadline)
     problems = checked.problems
     if not checked.ok:
         return BuildResult(problems)
-    recipients = _recipients(checked.dataset, request.only, problems)
+    dataset = checked.dataset
+    recipients = _recipients(dataset, request.only, problems)
     if problems.has_errors:
         return BuildResult(problems)
     converter = Converter(find_soffice(), jobs=max(1, request.jobs), pdfa=request.pdfa,
                           timeout_per_document=request.timeout, startup_timeout=request.timeout)
     try:
         journal = DraftJournal() if request.draft else open_journal(request.journal, request.data, problems)
-        job = _Build(request, kind, checked.dataset, checked.templates, converter, journal, progress or (lambda *a: None))
+        told = (standing(journal, dataset, request.date, kind.recorded, problems)
+                if kind.follow_up and request.follow_up and not request.draft else Standing())
+        audiences = [replace(a, earlier=told.earlier.get(a.key)) for a in kind.audiences(recipients)]
+        job = _Build(request, kind, dataset, checked.templates, converter, journal, progress or (lambda *a: None))
         with journal.build_lock():
             if not request.draft:
                 _settle_home(request, journal, problems)
             with Staging(request.out, request.folder_name) as staging:
-                built, cancelled = job.run(kind.audiences(recipients), staging)
+                built, cancelled = job.run(audiences, staging)
         for failure in job.failures:
             problems.error(str(failure), file=failure.file)
         _report_kept(job.kept, request.date.isoformat(), problems)
@@ -148,7 +159,8 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
     except OSError as exc:
         problems.error(f"не удалось записать файлы в {request.out}: {exc.strerror or exc}; ничего не записано")
         return BuildResult(problems)
-    return BuildResult(problems, built, request.out / request.folder_name, cancelled)
+    all_fixed = {m: e.cited for m, e in told.all_fixed.items() if not request.only or m in set(request.only)}
+    return BuildResult(problems, built, request.out / request.folder_name, cancelled, all_fixed)
 
 
 def _settle_home(request: BuildRequest, journal: Journal, problems: Problems) -> None:
@@ -242,6 +254,7 @@ class _Pack:
     docx_sha: list[str] = field(default_factory=list)
     reused: int = 0  # documents taken as they are, with their PDFs, from the live pack
     context: dict | None = None  # what its documents share
+    kind: Kind = PERSONAL  # the build's kind, or its follow-up variant for this audience
 
     def __post_init__(self):
         self.appendix_sheets = self.appendix_sheets or (0,) * len(self.files.appendices)
@@ -317,7 +330,7 @@ class _Build:
         self.memo.save()
         built = [
             BuiltPack(p.number, p.key, p.files.folder, self._size(p), p.letter_sheets, p.appendix_sheets, p in changed,
-                      self.kind.name)
+                      self.kind.name, p.audience.earlier.cited if p.audience.earlier else None)
             for p in packs
         ]
         return built, [letter.number for letter in cancelled]
@@ -350,8 +363,12 @@ class _Build:
                     self.build_id, replaces=letter.number if letter else None, out_dir=str(self.request.out.resolve()),
                     kind=self.kind.name, addressees=_addressees(audience),
                 )
-            packs.append(_Pack(audience, letter, self._files(letter.number, audience)))
+            packs.append(_Pack(audience, letter, self._files(letter.number, audience), kind=self._kind_for(audience)))
         return packs
+
+    def _kind_for(self, audience: Audience) -> Kind:
+        """A follow-up when the audience had an earlier letter whose findings are still there."""
+        return KINDS[self.kind.follow_up] if audience.earlier is not None and self.kind.follow_up else self.kind
 
     def _files(self, number: str, audience: Audience) -> PackFiles:
         return pack_files(number, audience.key, self.dataset.settings.appendix_titles[:len(self.kind.appendices)],
@@ -363,7 +380,8 @@ class _Build:
         sheets = [int(s) for s in letter.sheets.split("+")] if letter.sheets else []
         if len(sheets) != 1 + len(self.kind.appendices):
             return False
-        pack = _Pack(audience, letter, self._files(letter.number, audience), tuple(sheets[1:]))
+        pack = _Pack(audience, letter, self._files(letter.number, audience), tuple(sheets[1:]),
+                     kind=self._kind_for(audience))
         documents = self._attachments(pack) + self._letter(pack)
         pack.docx_sha = [hashlib.sha256(self._render(t, c, pack)).hexdigest() for t, c, _ in documents]
         return pack.content_sha256 == letter.content_sha256
@@ -398,18 +416,18 @@ class _Build:
         counts the letter cites, and the other documents (a distribution list)."""
         appendices = [
             (template, self._context(pack, appendix_number=i), target)
-            for i, (template, target) in enumerate(zip(self.kind.appendices, pack.files.appendices), 1)
+            for i, (template, target) in enumerate(zip(pack.kind.appendices, pack.files.appendices), 1)
         ]
         others = [(e.template, self._context(pack), target)
-                  for e, target in zip(self.kind.enclosures, pack.files.enclosures)]
+                  for e, target in zip(pack.kind.enclosures, pack.files.enclosures)]
         return appendices + others
 
     def _letter(self, pack: _Pack) -> list[tuple[str, dict, str]]:
-        return [(self.kind.letter, self._context(pack, sheets=pack.appendix_sheets), pack.files.letter)]
+        return [(pack.kind.letter, self._context(pack, sheets=pack.appendix_sheets), pack.files.letter)]
 
     def _context(self, pack: _Pack, sheets: tuple[int, ...] = (), appendix_number: int = 0) -> dict:
         if pack.context is None:  # sorting the findings and the rest, once for the pack's documents
-            pack.context = self.kind.context(self.dataset, pack.audience.municipalities, pack.number, self.request.date)
+            pack.context = pack.kind.context(self.dataset, pack.audience, pack.number, self.request.date)
         return for_document(pack.context, sheets or (0,) * len(pack.files.appendices), appendix_number)
 
     def _make_documents(self, packs: list[_Pack], folder: Path, reuse: _Reuse) -> list[_Pack]:
@@ -439,7 +457,7 @@ class _Build:
         if target == pack.files.letter:
             return f"Письмо № {pack.number} от {date} — {pack.key}" if pack.number else f"Проект письма — {pack.key}"
         if target in pack.files.enclosures:
-            title = self.kind.enclosures[pack.files.enclosures.index(target)].title
+            title = pack.kind.enclosures[pack.files.enclosures.index(target)].title
             return f"{title} к письму № {pack.number} от {date}"
         number = pack.files.appendices.index(target) + 1
         title = self.dataset.settings.appendix_titles[number - 1]
@@ -484,6 +502,8 @@ class _Build:
             content_sha256=pack.content_sha256,
             files=dict(zip(pack_paths(pack.files, self._with_pdf(pack)), row.sha256)),
             addressees=_addressees(pack.audience),
+            told=tuple(t for m in pack.audience.municipalities for t in told_of(self.dataset.findings_of(m.name), m.name)),
+            follows=pack.audience.earlier.number if pack.audience.earlier else None,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -24,17 +25,21 @@ _LATIN = re.compile(r"[aceopxyABCEHKMOPTX]")  # Latin letters that look Cyrillic
 
 
 def load_dataset(
-    folder: Path, problems: Problems, on: dt.date | None = None, today: dt.date | None = None
+    folder: Path, problems: Problems, on: dt.date | None = None, today: dt.date | None = None,
+    deadline: dt.date | None = None,
 ) -> Dataset | None:
     """Read and check the data folder; None when there is any error (all are in `problems`).
 
     `on` is the date of the letters: audit rows dated after it are suspicious, a deadline
     before it is an error. An audit dated after `today` (the computer's date) is an error.
+    `deadline` (build --deadline) stands in for letters.toml's.
     """
     if not folder.is_dir():
         problems.error(f"папки данных {folder} нет: укажите папку с таблицами и letters.toml в --data")
         return None
     settings = read_settings(folder, problems)
+    if settings is not None and deadline is not None:
+        settings = dataclasses.replace(settings, deadline=deadline)
     tables = {name: read_table(folder, name, problems) for name in ("municipalities", "organizations", "audit", "errors", "plan")}
     municipalities = _municipalities(tables["municipalities"], problems)
     organizations = _organizations(tables["organizations"], municipalities, problems)
@@ -43,11 +48,11 @@ def load_dataset(
     findings = _findings(tables["audit"], organizations, errors, when, problems, folder)
     plan = _plan(tables["plan"], problems)
     if settings is not None and on is not None and settings.deadline < on:
+        where = ({"file": "letters.toml", "column": "[letter] deadline"} if deadline is None else {})
         problems.error(
             f"срок ответа {dates.numeric(settings.deadline)} раньше даты письма {dates.numeric(on)}: "
-            "исправьте deadline в разделе [letter]",
-            file="letters.toml", column="[letter] deadline",
-        )
+            + ("исправьте deadline в разделе [letter] или укажите новый срок: --deadline ДД.ММ.ГГГГ" if deadline is None
+               else "исправьте --deadline"), **where)
     _warn_without_email(tables["municipalities"], municipalities, findings, problems)
     if problems.has_errors or settings is None or None in tables.values():
         return None

@@ -112,9 +112,9 @@ def test_the_same_finding_twice_is_a_warning_and_counted_once(tmp_path):
     assert len(dataset.findings) == 4
 
 
-def test_an_audit_after_the_letter_date_is_a_warning(small_data):
-    problems = problems_of(small_data, on=dt.date(2024, 5, 14))
-    assert [p.row for p in problems.warnings] == [5]
+def test_an_audit_after_the_letter_date_is_an_error(small_data):
+    problems = problems_of(small_data, on=dt.date(2024, 5, 14))  # a letter can't predate its own findings
+    assert [p.row for p in problems.errors] == [5] and "позже даты письма 14.05.2024" in problems.errors[0].message
 
 
 def test_letters_toml_problems_name_the_key(tmp_path):
@@ -183,7 +183,7 @@ def test_a_deadline_before_the_letter_date_is_an_error(small_data):
     found = [str(p) for p in problems_of(small_data, on=dt.date(2024, 6, 20)).errors]
     assert found == [
         "letters.toml, столбец «[letter] deadline»: срок ответа 14.06.2024 раньше даты письма 20.06.2024: "
-        "исправьте deadline в разделе [letter]"
+        "исправьте deadline в разделе [letter] или укажите новый срок: --deadline ДД.ММ.ГГГГ"
     ]
 
 

@@ -586,6 +586,69 @@ def make_appendix1_circular():
     return doc
 
 
+def follow_up_body(doc):
+    """The follow-up letter's own wording: it cites the earlier letter and says what is left."""
+    runs(doc, [
+        ("В дополнение к письму {{ sender.name_genitive }} от {{ earlier.date }} "
+         f"№{NBSP}{{{{ earlier.number }}}} сообщаем, что по результатам повторной проверки "
+         "по состоянию на {{ date }} на сайтах подведомственных учреждений не устранены "
+         "ошибки размещения виджетов ПОС: {{ earlier.remaining }} из {{ earlier.told }} "
+         "(устранено {{ earlier.fixed }}){% if earlier.new %}, а также выявлены новые "
+         "ошибки ({{ earlier.new }}){% endif %}. Перечень ошибок с отметкой о каждой приведён "
+         "в приложении 1.", False),
+    ])
+    linked_para(doc, "Напоминаем, что требованиями к корректному размещению виджетов на сайтах являются:")
+    for text in REQUIREMENTS:
+        linked_para(doc, text, "Перечисление")
+    linked_para(doc, AFTER_REQUIREMENTS)
+    runs(doc, [
+        ("Повторно просим обеспечить устранение ошибок размещения виджетов на сайтах "
+         "подведомственных учреждений (приложение 1) в соответствии с рекомендациями "
+         "(приложение 2) и планом мероприятий (приложение 3) и сообщить о проделанной работе ", False),
+        (f"в{NBSP}срок{NBSP}до{NBSP}{{{{ deadline }}}}", True),
+        (".", False),
+    ])
+
+
+def make_letter_followup():
+    doc = new_document()
+    letterhead(doc)
+    salutation(doc)
+    follow_up_body(doc)
+    appendix_mark(doc)
+    signature(doc)
+    executor(doc)
+    return doc
+
+
+FOLLOW_UP_COLUMNS = [("№", 8), ("Учреждение", 33), ("Сайт", 29), ("Ошибка", 32),
+                     ("Дата проверки", 20), ("Комментарий", 28), ("Отметка", 30)]
+
+
+def make_appendix1_followup():
+    """Appendix 1 of a follow-up: each finding marked «не устранена (письмо от … № …)» or
+    «выявлена впервые», and how many of the earlier letter's findings were fixed since."""
+    doc = new_document()
+    appendix_corner(doc)
+    appendix_title(doc,
+                   "Перечень ошибок размещения виджетов ПОС, выявленных на сайтах учреждений",
+                   "{{ municipality }}",
+                   "по состоянию на {{ date }}")
+    para(doc, "Из {{ earlier.told }} ошибок, указанных в письме от {{ earlier.date }} "
+              f"№{NBSP}{{{{ earlier.number }}}}, устранено {{{{ earlier.fixed }}}}, не устранено "
+              "{{ earlier.remaining }}; выявлено впервые: {{ earlier.new }}.", "Текст письма")
+    _paragraph_style(doc, "TableSeparator", "Между таблицами", size=1, line=Pt(1))
+    para(doc, "{%p for part in finding_tables %}", "Текст письма")
+    data_table(doc, FOLLOW_UP_COLUMNS,
+               ["{{ f.n }}", "{{ f.organization }}", "{{ f.site }}", "{{ f.error }}",
+                "{{ f.checked_at }}", "{{ f.details }}", "{{ f.state }}"],
+               "{%tr for f in part %}", "{%tr endfor %}", centered=(0, 4))
+    para(doc, "", "Между таблицами")
+    para(doc, "{%p endfor %}", "Текст письма")
+    screenshots_section(doc)
+    return doc
+
+
 def make_distribution():
     """The distribution list of a letter by list: a document of its pack, not an appendix."""
     doc = new_document()
@@ -660,6 +723,8 @@ TEMPLATES = {
     "appendix3.docx": make_appendix3,
     "appendix1_circular.docx": make_appendix1_circular,
     "distribution.docx": make_distribution,
+    "letter_followup.docx": make_letter_followup,
+    "appendix1_followup.docx": make_appendix1_followup,
 }
 
 

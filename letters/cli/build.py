@@ -30,6 +30,10 @@ def build(
     draft: Annotated[bool, typer.Option(
         "--draft", help="Проект: собрать всё без номеров и без записи в журнал, в папку «ГГГГ-ММ-ДД проект», "
         "с пометкой «ПРОЕКТ» на каждой странице и одним PDF всех писем.")] = False,
+    deadline: Annotated[Optional[str], typer.Option(
+        "--deadline", help="Срок ответа ДД.ММ.ГГГГ вместо указанного в letters.toml (для этого круга писем).")] = None,
+    no_follow_up: Annotated[bool, typer.Option(
+        "--no-follow-up", help="Не делать письма «в дополнение к письму…»: всем — обычное первое письмо.")] = False,
     move: Annotated[bool, typer.Option(
         "--move", help="Пакеты этой даты собраны в другой папке --out: перенести их сюда.")] = False,
     circular: Annotated[bool, typer.Option(
@@ -40,6 +44,7 @@ def build(
         date=parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs,
         journal=journal, only=tuple(only or ()), reissue=reissue, pdfa=pdfa, timeout=timeout,
         kind=CIRCULAR.name if circular else PERSONAL.name, move=move, draft=draft,
+        deadline=parse_date(deadline) if deadline else None, follow_up=not no_follow_up,
     )
     with progress() as report:
         result = pipeline.build(request, report)
@@ -57,7 +62,11 @@ def build(
     for pack in result.packs:
         sheets = "+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets)))
         mark = "" if pack.changed else " — без изменений"
-        out.print(f"  № {pack.number}  {pack.municipality}: ошибок {pack.findings}, листов {sheets}{mark}")
+        follows = f" (в дополнение: {pack.follows})" if pack.follows else ""
+        out.print(f"  № {pack.number}  {pack.municipality}{follows}: ошибок {pack.findings}, листов {sheets}{mark}")
+    for municipality, cited in result.all_fixed.items():
+        out.print(f"  {municipality}: все ошибки из {cited.replace('письмо', 'письма', 1)} устранены, новых нет — "
+                  "письмо не нужно")
     for number in result.cancelled:
         out.print(f"  № {number} аннулирован: ошибок у этого МО больше нет, пакет удалён")
     if result.problems.has_errors:

@@ -73,6 +73,7 @@ letters = sa.Table(
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Column("cancelled_at", sa.DateTime(timezone=True)),
     sa.Column("kind", sa.String(32), nullable=False, server_default="personal"),
+    sa.Column("follows", sa.String(64)),  # a follow-up letter: the number of the earlier letter it cites
     sa.UniqueConstraint("year", "seq", name="uq_letters_year_seq"),
 )
 # one live letter of a kind per municipality and date: a re-run keeps the number (a sent
@@ -108,6 +109,35 @@ files = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.UniqueConstraint("letter_id", "path", name="uq_letter_files_path"),
 )
+
+
+# What each letter told its municipality of: compared with a later check (letters.followup).
+history = sa.Table(
+    "findings_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("letter_id", sa.Integer, sa.ForeignKey("letters.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("municipality", sa.Text, nullable=False),
+    sa.Column("organization", sa.Text, nullable=False, server_default=""),
+    sa.Column("site", sa.Text, nullable=False),  # as the table wrote it
+    sa.Column("site_key", sa.Text, nullable=False),  # normalised (letters.sites): what is compared
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("checked_at", sa.Date, nullable=False),
+    sa.Index("ix_findings_history_letter", "letter_id"),
+)
+
+
+@dataclass(frozen=True)
+class Told:
+    """One finding a letter told its municipality of."""
+
+    municipality: str
+    organization: str
+    site: str
+    site_key: str
+    code: str
+    comment: str
+    checked_at: dt.date
 
 
 class JournalError(LettersError):
@@ -172,6 +202,7 @@ class Letter:
     sent_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     kind: str = "personal"
+    follows: str | None = None
     deliveries: tuple[Delivery, ...] = ()
 
     @property
@@ -251,6 +282,18 @@ class Journal:
                 for row in found:
                     by_letter.setdefault(row.letter_id, []).append(Delivery.from_row(row))
         return [Letter.from_row(row, tuple(by_letter.get(row.id, ()))) for row in rows]
+
+    def told(self, letter_ids: list[int]) -> dict[int, list[Told]]:
+        """The findings each of these letters told of, by letter."""
+        found: dict[int, list[Told]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(letter_ids), 500):
+                rows = connection.execute(sa.select(history).where(history.c.letter_id.in_(letter_ids[start:start + 500]))
+                                          .order_by(history.c.id))
+                for row in rows:
+                    found.setdefault(row.letter_id, []).append(
+                        Told(**{k: v for k, v in row._mapping.items() if k in Told.__dataclass_fields__}))
+        return found
 
     def files_of(self, letter_id: int) -> dict[str, str]:
         with self.engine.connect() as connection:
@@ -491,6 +534,8 @@ class IssuedPack:
     content_sha256: str
     files: dict[str, str]
     addressees: tuple[Addressee, ...] | None = None  # None: the deliveries stay as they are
+    told: tuple[Told, ...] | None = None  # the findings it tells of; None: the history stays as it is
+    follows: str | None = None
 
     @classmethod
     def from_manifest(cls, letter: Letter, row: dict) -> IssuedPack:
@@ -511,6 +556,11 @@ def _issue(connection, record: IssuedPack, stamp: dt.datetime) -> None:
         sheets=record.sheets, findings=record.findings, content_sha256=record.content_sha256,
         issued_at=current.issued_at or stamp, updated_at=stamp,
     ))
+    if record.told is not None:  # a build's record, not one recovered from a manifest
+        connection.execute(letters.update().where(letters.c.id == record.letter_id).values(follows=record.follows))
+        connection.execute(history.delete().where(history.c.letter_id == record.letter_id))
+        if record.told:
+            connection.execute(history.insert(), [{"letter_id": record.letter_id, **vars(t)} for t in record.told])
     if record.addressees is not None:
         _set_deliveries(connection, record.letter_id, record.addressees)
     connection.execute(files.delete().where(files.c.letter_id == record.letter_id))

@@ -1,0 +1,165 @@
+"""The monitoring cycle (issue 15), on the sample: the letters of 20.05.2024, then a second
+audit a month later in which some of a municipality's findings are gone, some remain and one
+is new, one municipality fixed everything, and one site has left the registry."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import docx
+import pandas as pd
+import pytest
+from conftest import SAMPLE, run_letters
+
+MAY, JUNE = "20.05.2024", "17.06.2024"
+
+
+def site_key(site: str) -> str:
+    """The test's own normalisation of a site address (the sample writes them every way)."""
+    site = re.sub(r"^https?://", "", str(site).strip().lower()).removeprefix("www.").rstrip("/")
+    host, slash, path = site.partition("/")
+    if "xn--" in host:  # a Cyrillic domain written in punycode is the same site
+        host = host.encode("ascii").decode("idna")
+    return host + slash + path
+
+
+def read_audit(path: Path, encoding: str, skip: int) -> pd.DataFrame:
+    return pd.read_csv(path, sep=";", encoding=encoding, skiprows=skip, dtype=str).fillna("")
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory, soffice):
+    root = tmp_path_factory.mktemp("cycle")
+    may_data, june_data, out, journal = root / "май", root / "июнь", root / "out", root / "journal.sqlite"
+    shutil.copytree(SAMPLE, may_data)
+    shutil.copytree(SAMPLE, june_data)
+    organizations = pd.read_excel(SAMPLE / "organizations.ods", engine="odf", dtype=str).fillna("")
+    organizations["key"] = organizations["Ссылка на сайт"].map(site_key)
+    municipality_of = dict(zip(organizations["key"], organizations["Муниципальное образование"]))
+    may = read_audit(SAMPLE / "audit.csv", "cp1251", 2)
+    may["key"] = may["Ссылка на сайт"].map(site_key)
+    may["municipality"] = may["key"].map(municipality_of)
+    counts = may.groupby("municipality").size().sort_values()
+
+    busiest = counts.index[-1]  # some fixed, some remain, one new
+    fixed_all = counts.index[0]  # everything fixed
+    sites_of = may.groupby("municipality")["key"].unique()
+    leaving = next(m for m in counts.index[::-1] if m != busiest and len(sites_of[m]) >= 2)
+    gone_site = sites_of[leaving][0]
+
+    ours = may[may["municipality"] == busiest]
+    june = may.drop(index=ours.index[:2])  # two of the busiest one's fixed
+    june = june[(june["municipality"] != fixed_all) & (june["key"] != gone_site)]
+    new_code = next(c for c in ("widget_missing", "needs_scroll", "size_changed", "below_first_screen", "wrong_lko")
+                    if (ours.iloc[-1]["key"], c) not in set(zip(ours["key"], ours["Код ошибки"])))
+    new_row = {"Ссылка на сайт": ours.iloc[-1]["Ссылка на сайт"], "Код ошибки": new_code, "Дата проверки": "10.06.2024",
+               "Комментарий": "выявлено при повторной проверке"}
+    june = pd.concat([june, pd.DataFrame([new_row])], ignore_index=True)
+    june["Дата проверки"] = "10.06.2024"
+    (june_data / "audit.csv").unlink()
+    june[["Ссылка на сайт", "Код ошибки", "Дата проверки", "Комментарий"]].to_csv(
+        june_data / "audit.csv", sep=";", index=False, encoding="utf-8")
+    (june_data / "organizations.ods").unlink()
+    organizations[organizations["key"] != gone_site].drop(columns=["key"]).to_csv(
+        june_data / "organizations.csv", sep=";", index=False, encoding="utf-8")
+    june["key"] = june["Ссылка на сайт"].map(site_key)
+    june["municipality"] = june["key"].map(municipality_of)
+
+    def build(data: Path, date: str, *options: str):
+        result = run_letters("build", "--date", date, "--data", str(data), "--out", str(out), "--journal", str(journal),
+                             *options)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    first = build(may_data, MAY)
+    second = build(june_data, JUNE, "--deadline", "15.07.2024")
+    return dict(root=root, out=out, journal=journal, may=may, june=june, busiest=busiest, fixed_all=fixed_all,
+                leaving=leaving, gone_site=gone_site, first=first, second=second, build=build, june_data=june_data)
+
+
+def manifest(folder: Path) -> dict[str, dict]:
+    with (folder / "manifest.csv").open(encoding="utf-8", newline="") as handle:
+        return {row["municipality"]: row for row in csv.DictReader(handle)}
+
+
+def text_of(pdf: Path) -> str:
+    raw = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(raw.split())
+
+
+def expected(cycle, municipality: str) -> dict[str, int]:
+    """Counted from the two tables, independently of the tool."""
+    may, june = cycle["may"], cycle["june"]
+    told = set(zip(*[may[may["municipality"] == municipality][c] for c in ("key", "Код ошибки")]))
+    now = set(zip(*[june[june["municipality"] == municipality][c] for c in ("key", "Код ошибки")]))
+    gone = {k for k in told if k[0] == cycle["gone_site"]}
+    return {"told": len(told), "remaining": len(told & now), "fixed": len(told - now - gone), "new": len(now - told)}
+
+
+def test_a_municipality_told_before_gets_a_letter_that_cites_the_first(cycle):
+    may, june = manifest(cycle["out"] / "2024-05-20"), manifest(cycle["out"] / "2024-06-17")
+    busiest = cycle["busiest"]
+    first, second = may[busiest], june[busiest]
+    letter = text_of(cycle["out"] / "2024-06-17" / second["letter"].replace(".docx", ".pdf"))
+    assert (f"В дополнение к письму Департамента информатизации Тюменской области от {MAY} № {first['number']}"
+            in letter)
+    figures = expected(cycle, busiest)
+    assert figures["fixed"] == 2 and figures["new"] == 1 and figures["remaining"] > 0
+    assert (f"по состоянию на {JUNE} на сайтах подведомственных учреждений не устранены ошибки размещения виджетов "
+            f"ПОС: {figures['remaining']} из {figures['told']} (устранено {figures['fixed']})") in letter
+    assert "в срок до 15.07.2024" in letter  # --deadline, not letters.toml's 14.06.2024
+    assert f"(в дополнение: письмо от {MAY} № {first['number']})" in cycle["second"].stdout
+
+
+def test_appendix_1_marks_each_finding_and_counts_the_fixed(cycle):
+    row = manifest(cycle["out"] / "2024-06-17")[cycle["busiest"]]
+    number = manifest(cycle["out"] / "2024-05-20")[cycle["busiest"]]["number"]
+    appendix = row["appendices"].split(";")[0]
+    figures = expected(cycle, cycle["busiest"])
+    marks = [table.rows[i].cells[-1].text for table in docx.Document(cycle["out"] / "2024-06-17" / appendix).tables
+             for i in range(1, len(table.rows))]
+    assert marks.count(f"не устранена (письмо от {MAY} № {number})") == figures["remaining"]
+    assert marks.count("выявлена впервые") == figures["new"]
+    text = text_of(cycle["out"] / "2024-06-17" / appendix.replace(".docx", ".pdf"))
+    assert (f"Из {figures['told']} ошибок, указанных в письме от {MAY} № {number}, устранено {figures['fixed']}, "
+            f"не устранено {figures['remaining']}; выявлено впервые: {figures['new']}") in text
+
+
+def test_every_municipality_gets_the_letter_its_findings_call_for(cycle):
+    may, june = manifest(cycle["out"] / "2024-05-20"), manifest(cycle["out"] / "2024-06-17")
+    assert cycle["fixed_all"] in may and cycle["fixed_all"] not in june
+    assert f"{cycle['fixed_all']}: все ошибки из письма от {MAY} № {may[cycle['fixed_all']]['number']} устранены" \
+        in cycle["second"].stdout
+    for municipality, row in june.items():
+        figures = expected(cycle, municipality)
+        letter = text_of(cycle["out"] / "2024-06-17" / row["letter"].replace(".docx", ".pdf"))
+        assert ("В дополнение к письму" in letter) == (figures["remaining"] > 0), municipality
+        assert int(row["findings"]) == figures["remaining"] + figures["new"], municipality
+
+
+def test_a_site_that_left_the_registry_is_a_warning(cycle):
+    assert f"{cycle['leaving']}: сайта" in cycle["second"].stderr
+    assert "больше нет в таблице organizations" in cycle["second"].stderr
+
+
+def test_a_rerun_of_the_follow_up_date_is_stable(cycle):
+    before = (cycle["out"] / "2024-06-17" / "manifest.csv").read_bytes()
+    again = cycle["build"](cycle["june_data"], JUNE, "--deadline", "15.07.2024")
+    assert (cycle["out"] / "2024-06-17" / "manifest.csv").read_bytes() == before
+    assert again.stdout.count("без изменений") == len(manifest(cycle["out"] / "2024-06-17"))
+
+
+def test_no_follow_up_makes_first_letters(cycle, tmp_path):
+    out = tmp_path / "out"
+    journal = tmp_path / "journal.sqlite"
+    shutil.copyfile(cycle["journal"], journal)  # the journal of the cycle, in a folder of its own
+    result = run_letters("build", "--date", "18.06.2024", "--data", str(cycle["june_data"]), "--out", str(out),
+                         "--journal", str(journal), "--deadline", "15.07.2024", "--no-follow-up", "--only",
+                         cycle["busiest"])
+    assert result.returncode == 0, result.stderr
+    row = manifest(out / "2024-06-18")[cycle["busiest"]]
+    assert "В дополнение" not in text_of(out / "2024-06-18" / row["letter"].replace(".docx", ".pdf"))
