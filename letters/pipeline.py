@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import dates
+from . import dates, overview
 from .context import for_document
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
 from .draft import WHOLE_BATCH, DraftJournal, mark_file
@@ -72,6 +72,7 @@ class BuildRequest:
     draft: bool = False  # no numbers, no journal: OUT/<date> проект/ for the director to read
     deadline: dt.date | None = None  # overrides [letter] deadline of letters.toml
     follow_up: bool = True  # a letter to a municipality told before cites that letter (--no-follow-up: no)
+    duplex: bool = False  # к печати.pdf: each document starts on a front side
 
     @property
     def folder_name(self) -> str:
@@ -141,7 +142,8 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
         told = (standing(journal, dataset, request.date, kind.recorded, problems)
                 if kind.follow_up and request.follow_up and not request.draft else Standing())
         audiences = [replace(a, earlier=told.earlier.get(a.key)) for a in kind.audiences(recipients)]
-        job = _Build(request, kind, dataset, checked.templates, converter, journal, progress or (lambda *a: None))
+        job = _Build(request, kind, dataset, checked.templates, converter, journal, progress or (lambda *a: None),
+                     problems, {m: e.cited for m, e in told.all_fixed.items()})
         with journal.build_lock():
             if not request.draft:
                 _settle_home(request, journal, problems)
@@ -282,6 +284,8 @@ class _Build:
     converter: Converter
     journal: Journal
     progress: Progress
+    problems: Problems = field(default_factory=Problems)  # what was found so far: the overview shows the warnings
+    all_fixed: dict[str, str] = field(default_factory=dict)  # municipality → its earlier letter, all fixed since
 
     def __post_init__(self):
         self.build_id = new_build_id()
@@ -311,6 +315,9 @@ class _Build:
         if self.request.draft:
             one_pdf([[staging.path / PackFiles.pdf(d) for d in p.files.documents] for p in packs],
                     staging.path / WHOLE_BATCH)
+        else:
+            overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows] + kept, self.request.duplex)
+        self._overview(staging, list(zip(packs, rows)), kept)
         checkpoint("staged")
         changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
         self.journal.begin_change(
@@ -334,6 +341,52 @@ class _Build:
             for p in packs
         ]
         return built, [letter.number for letter in cancelled]
+
+    # --- the overview page ---
+
+    def _overview(self, staging: Staging, built: list[tuple[_Pack, ManifestRow]], kept: list[dict]) -> None:
+        """обзор.html: a card per pack of the date folder, the built ones and those kept."""
+        date = dates.numeric(self.request.date)
+        letters = {letter.number: letter for letter in self.journal.list(date=self.request.date)}
+        shown = []  # (manifest row, card)
+        for pack, row in built:
+            row = row.as_dict()
+            sheets = "+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets)))
+            note = f"в дополнение к: {pack.audience.earlier.cited}" if pack.audience.earlier else ""
+            shown.append((row, overview.card(row, self._addressee_text(pack), sheets, note)))
+        for row in kept:
+            letter = letters.get(row["number"])
+            if letter is not None:
+                shown.append((row, overview.card(row, letter.addressee, letter.sheets)))
+        cards = [card for _, card in shown]
+        by_name, rest = overview.concerning([str(p) for p in self.problems.warnings], [c.municipality for c in cards])
+        for row, card in shown:
+            card.warnings = by_name[card.municipality]
+            card.thumbnail = overview.thumbnail(staging.path, staging.final, row)
+        title = f"Проект писем от {date} (без номеров)" if self.request.draft else f"Письма от {date}"
+        overview.write(staging.path, overview.Overview(title, cards, self._without_letter(cards), rest))
+
+    def _without_letter(self, cards: list[overview.Card]) -> list[tuple[str, str]]:
+        """The municipalities of the table that got no letter in this folder, and why."""
+        if self.kind.addressing != EACH:
+            return []
+        lettered = {card.municipality for card in cards}
+        chosen = set(self.request.only)
+        reasons = []
+        for municipality in self.dataset.municipalities:
+            name = municipality.name
+            if name in lettered:
+                continue
+            if name in self.all_fixed:
+                why = f"все ошибки из {self.all_fixed[name].replace('письмо', 'письма', 1)} устранены, новых нет"
+            elif not self.dataset.findings_of(name):
+                why = "ошибок на сайтах его учреждений не найдено"
+            elif chosen and name not in chosen:
+                why = "не выбрано в --only"
+            else:
+                why = "письмо не собрано: см. ошибки сборки"
+            reasons.append((name, why))
+        return reasons
 
     # --- numbers ---
 
@@ -484,11 +537,14 @@ class _Build:
             kind=self.kind.name,
         )
 
+    def _addressee_text(self, pack: _Pack) -> str:
+        circular = self.dataset.settings.circular
+        return (_addressee(pack.audience.municipalities[0]) if self.kind.addressing == EACH
+                else f"{circular.addressee} {circular.by_list}")
+
     def _record(self, pack: _Pack, row: ManifestRow) -> IssuedPack:
         settings = self.dataset.settings
-        circular = settings.circular
-        addressee = (_addressee(pack.audience.municipalities[0]) if self.kind.addressing == EACH
-                     else f"{circular.addressee} {circular.by_list}")
+        addressee = self._addressee_text(pack)
         return IssuedPack(
             letter_id=pack.letter.id,
             out_dir=str(self.request.out.resolve()),

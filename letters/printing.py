@@ -10,7 +10,10 @@ from pathlib import Path
 import pikepdf
 
 
-def one_pdf(documents: list[list[Path]], target: Path, duplex: bool = False) -> int:
+KEY = "/LettersMadeFrom"  # what a print file was made of: an unchanged re-run keeps it
+
+
+def one_pdf(documents: list[list[Path]], target: Path, duplex: bool = False, key: str = "") -> int:
     """Join the PDFs of each pack (`documents`: a list per pack) into `target`; with
     `duplex`, a blank page after a document of an odd page count, so that each document
     starts on a front side. Returns the page count."""
@@ -23,6 +26,8 @@ def one_pdf(documents: list[list[Path]], target: Path, duplex: bool = False) -> 
                 if duplex and len(document.pages) % 2:
                     box = document.pages[-1].mediabox
                     joined.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
+        if key:
+            joined.docinfo[KEY] = key
         partial = target.with_name(f".{target.name}.writing")
         joined.save(partial, deterministic_id=True)
     partial.replace(target)

@@ -15,11 +15,12 @@ from .addresses import for_smtp
 from .addresses import split as split_addresses
 from .journal import ACTIVE, REPLACED, Journal, Letter
 from .mail.compose import OUTBOX, file_stem
+from .overview import PAGE, PRINT, THUMBNAILS
 from .packs import DISPLACED, MANIFEST, read_manifest, row_paths, sha256
 from .problems import Problems
 
 SENT_COPIES = "sent"  # copies of the messages actually sent (letters mail)
-_NOT_PACKS = {MANIFEST, OUTBOX, SENT_COPIES, DISPLACED}
+_NOT_PACKS = {MANIFEST, OUTBOX, SENT_COPIES, DISPLACED, PAGE, THUMBNAILS, PRINT}  # the tool's, made anew each build
 _LOOKS_LIKE_A_PACK = re.compile(r"^\d")  # pack folders start with their number: «1337-24 Город Ишим»
 
 

@@ -10,6 +10,7 @@ import typer
 
 from .. import pipeline
 from ..draft import WHOLE_BATCH
+from ..overview import PAGE, PRINT
 from ..kinds import CIRCULAR, PERSONAL
 from .app import DataOption, DateOption, JournalOption, TemplatesOption, app, count, fail, out, parse_date, progress, show
 
@@ -27,6 +28,8 @@ def build(
     reissue: Annotated[bool, typer.Option("--reissue", help="Изменённое отправленное письмо — новым номером, старое — «заменено».")] = False,
     pdfa: Annotated[bool, typer.Option("--pdfa", help="PDF/A-2b для архивного хранения.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Сколько секунд LibreOffice может делать один документ.")] = 60.0,
+    duplex: Annotated[bool, typer.Option(
+        "--duplex", help="В «к печати.pdf» каждый документ начинать с лицевой стороны листа.")] = False,
     draft: Annotated[bool, typer.Option(
         "--draft", help="Проект: собрать всё без номеров и без записи в журнал, в папку «ГГГГ-ММ-ДД проект», "
         "с пометкой «ПРОЕКТ» на каждой странице и одним PDF всех писем.")] = False,
@@ -43,7 +46,7 @@ def build(
     request = pipeline.BuildRequest(
         date=parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs,
         journal=journal, only=tuple(only or ()), reissue=reissue, pdfa=pdfa, timeout=timeout,
-        kind=CIRCULAR.name if circular else PERSONAL.name, move=move, draft=draft,
+        kind=CIRCULAR.name if circular else PERSONAL.name, move=move, draft=draft, duplex=duplex,
         deadline=parse_date(deadline) if deadline else None, follow_up=not no_follow_up,
     )
     with progress() as report:
@@ -67,6 +70,8 @@ def build(
     for municipality, cited in result.all_fixed.items():
         out.print(f"  {municipality}: все ошибки из {cited.replace('письмо', 'письма', 1)} устранены, новых нет — "
                   "письмо не нужно")
+    out.print(f"Обзор сборки: {result.folder / PAGE}" + (
+        f"; всё для печати одним файлом: {result.folder / PRINT}" if (result.folder / PRINT).is_file() else ""))
     for number in result.cancelled:
         out.print(f"  № {number} аннулирован: ошибок у этого МО больше нет, пакет удалён")
     if result.problems.has_errors:
@@ -79,7 +84,7 @@ def _show_draft(result: pipeline.BuildResult) -> None:
     for pack in result.packs:
         sheets = "+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets)))
         out.print(f"  {pack.municipality}: ошибок {pack.findings}, листов {sheets}")
-    out.print(f"Все письма одним файлом: {result.folder / WHOLE_BATCH}")
+    out.print(f"Все письма одним файлом: {result.folder / WHOLE_BATCH}; обзор: {result.folder / PAGE}")
     if result.problems.has_errors:
         raise fail(message="Часть писем не собрана (см. ошибки выше): исправьте и запустите сборку снова.")
 

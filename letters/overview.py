@@ -1,0 +1,149 @@
+"""Step 6a: `OUT/<date>/обзор.html`, the page a clerk reads to look the batch over before it
+goes for signature, and `к печати.pdf`, the batch in one file to print.
+
+The page opens from disk in any browser, with no server, no internet and no JavaScript:
+one card per pack (number, municipality, addressee, sheets, findings, the warnings that
+name it, a thumbnail of the letter's first page, links to every file), and at the top the
+totals and the municipalities that got no letter, with the reason. The thumbnails are
+files in `обзор/` beside it, rendered once per letter (pypdfium2) and kept while the
+letter's PDF stays the same."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+import pikepdf
+
+from .packs import PackFiles, link_or_copy, row_paths
+from .printing import KEY, one_pdf
+
+PAGE = "обзор.html"
+THUMBNAILS = "обзор"
+PRINT = "к печати.pdf"
+_PDFIUM = threading.Lock()  # pdfium is not thread-safe
+_TEMPLATE = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True, keep_trailing_newline=True,
+).get_template("overview.html")
+
+
+@dataclass
+class Card:
+    number: str
+    municipality: str
+    addressee: str
+    sheets: str  # «2+1+3+2»
+    findings: int
+    files: list[tuple[str, list[tuple[str, str]]]]  # each document: its name, and (format, link) of its files
+    letter: str  # link to the letter: its PDF, or its .docx without PDFs
+    thumbnail: str = ""  # link, or none without PDFs
+    warnings: list[str] = field(default_factory=list)
+    note: str = ""  # «в дополнение к письму …»
+
+
+@dataclass
+class Overview:
+    title: str  # «Письма от 20.05.2024»
+    cards: list[Card]
+    without_letter: list[tuple[str, str]]  # (municipality, why)
+    warnings: list[str]  # the batch's warnings that name no pack
+
+    @property
+    def sheets(self) -> int:
+        return sum(sum(int(n) for n in card.sheets.split("+") if n) for card in self.cards)
+
+
+def card(row: dict[str, str], addressee: str, sheets: str, note: str = "") -> Card:
+    """A pack's card, from its manifest row."""
+    paths = row_paths(row)
+    files = []
+    for path in (p for p in paths if p.endswith(".docx")):
+        formats = [("PDF", _link(PackFiles.pdf(path)))] if PackFiles.pdf(path) in paths else []
+        files.append((path.split("/", 1)[1].removesuffix(".docx"), formats + [("Word", _link(path))]))
+    pdf = PackFiles.pdf(row["letter"])
+    letter = _link(pdf if pdf in paths else row["letter"])
+    return Card(row["number"], row["municipality"], addressee, sheets, int(row["findings"] or 0), files, letter,
+                note=note)
+
+
+def thumbnail(folder: Path, live: Path, row: dict[str, str]) -> str:
+    """The link to the thumbnail of the letter's first page: kept from the live folder when
+    the letter's PDF is the same, else rendered."""
+    pdf = folder / PackFiles.pdf(row["letter"])
+    if not pdf.is_file():
+        return ""
+    digest = hashlib.sha256(pdf.read_bytes()).hexdigest()[:16]
+    name = f"{THUMBNAILS}/{digest}.png"
+    target = folder / name
+    if (live / name).is_file():
+        link_or_copy(live / name, target)
+    elif not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _render(pdf, target)
+    return _link(name)
+
+
+def _render(pdf: Path, target: Path) -> None:
+    import pypdfium2
+
+    with _PDFIUM:
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            image = document[0].render(scale=0.3).to_pil()
+        finally:
+            document.close()
+    partial = target.with_name(f".{target.name}.writing")
+    image.save(partial, format="PNG")
+    os.replace(partial, target)
+
+
+def print_file(folder: Path, live: Path, rows: list[dict[str, str]], duplex: bool) -> None:
+    """`к печати.pdf`: every pack's PDFs in the manifest's order, letter first. Made again
+    only when a PDF in it changed (the sha256 of the manifest say so): an unchanged re-run
+    keeps the live one."""
+    documents = [[folder / p for p in row_paths(row) if p.endswith(".pdf")] for row in rows]
+    if not rows or not all(documents):
+        return  # --no-pdf: nothing to print
+    key = hashlib.sha256(repr((duplex, [row["sha256"] for row in rows])).encode()).hexdigest()
+    if made_from(live / PRINT) == key:
+        link_or_copy(live / PRINT, folder / PRINT)
+        return
+    one_pdf(documents, folder / PRINT, duplex, key)
+
+
+def made_from(pdf: Path) -> str | None:
+    """The key of the PDFs a print file was made from (kept in the file itself)."""
+    try:
+        with pikepdf.open(pdf) as document:
+            return str(document.docinfo.get(KEY, "")) or None
+    except (OSError, pikepdf.PdfError):
+        return None
+
+
+def write(folder: Path, overview: Overview) -> None:
+    partial = folder / f".{PAGE}.writing"
+    partial.write_text(_TEMPLATE.render(page=overview), encoding="utf-8")
+    os.replace(partial, folder / PAGE)
+
+
+def concerning(warnings: list[str], names: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """The warnings that name a pack's municipality, by municipality, and the rest."""
+    by_name: dict[str, list[str]] = {name: [] for name in names}
+    rest = []
+    for warning in warnings:
+        named = [name for name in names if name in warning]
+        for name in named:
+            by_name[name].append(warning)
+        if not named:
+            rest.append(warning)
+    return by_name, rest
+
+
+def _link(path: str) -> str:
+    """A relative link that works from disk, whatever the names hold (spaces, «№», «#»)."""
+    return "/".join(quote(part) for part in path.split("/"))
