@@ -177,3 +177,19 @@ def test_organizations_sharing_a_site_are_checked_once():
     assert group_by_site([a, b]) == [[a, b]]
 
 
+
+
+def test_a_script_dropped_by_orb_is_told_by_its_http_status():
+    # Chromium's ORB drops a 404 page served for a script before Playwright sees the answer
+    assert describe_net_error("net::ERR_BLOCKED_BY_ORB", 404) == "сервер ответил HTTP 404 (не найдено)"
+    assert describe_net_error("net::ERR_BLOCKED_BY_ORB", 200) == "сервер прислал вместо скрипта веб-страницу"
+    assert describe_net_error("net::ERR_BLOCKED_BY_ORB") == "сервер прислал вместо скрипта веб-страницу"
+
+
+def test_network_errors_and_statuses_in_russian():
+    assert describe_net_error("net::ERR_CONNECTION_REFUSED at http://a.test/") == (
+        "сервер отклонил соединение (net::ERR_CONNECTION_REFUSED)"
+    )
+    assert describe_net_error("net::ERR_QUIC_PROTOCOL_ERROR") == "ошибка сети (net::ERR_QUIC_PROTOCOL_ERROR)"
+    assert describe_http_status(503) == "сервер ответил HTTP 503 (сервис временно недоступен)"
+    assert describe_http_status(418) == "сервер ответил HTTP 418"
