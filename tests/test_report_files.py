@@ -153,3 +153,27 @@ def test_a_small_region_with_a_municipality_without_institutions(tmp_path):
     rows = {r[1]: r for r in load_workbook(tmp_path / "отчёт.xlsx")["По МО"].iter_rows(min_row=2, values_only=True)}
     assert rows["Город Тобольск"][2:7] == (0, 0, 0, None, "нет учреждений")
     assert rows["Уватский муниципальный район"][2:7] == (1, 0, 1, 1, "зелёная зона")
+
+
+def test_a_big_region_charts_those_that_need_attention_and_tables_all(tmp_path):
+    n = 90
+    municipalities = ["Муниципальное образование;Должность главы;ФИО главы;Электронная почта"]
+    organizations = ["Наименование органа власти;Муниципальное образование;Ссылка на сайт"]
+    audit = ["Ссылка на сайт;Код ошибки;Дата проверки"]
+    for i in range(1, n + 1):
+        name = f"Район № {i}"
+        municipalities.append(f"{name};Глава района № {i};Иванов Иван Иванович;r{i}@example.ru")
+        for j in range(4):
+            organizations.append(f"Школа {j} района {i};{name};https://s{j}-r{i}.example.ru")
+        for j in range(i % 5):  # 0 to all 4 institutions with a finding
+            audit.append(f"s{j}-r{i}.example.ru;widget_missing;13.05.2024")
+    data = write_data(tmp_path / "data", municipalities=municipalities, organizations=organizations, audit=audit)
+    path = tmp_path / "отчёт.pdf"
+    result = run_letters("report", "--data", str(data), "--out", str(path))
+    assert result.returncode == 0, result.stderr
+    text = {page: _text(path, page) for page in range(1, 8)}
+    assert "Показаны 80 МО с наименьшей долей из 90" in text[3]
+    tables = f"{text[6]} {text[7]} "
+    for i in range(1, n + 1):
+        assert f"Район № {i} " in tables, i
+    assert "Всего по региону 360" in text[7]

@@ -9,8 +9,9 @@ continue on further pages, so the charts stay readable for a region of any size.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from matplotlib.backends.backend_pdf import PdfPages
@@ -23,7 +24,8 @@ from . import charts
 from .figures import INDICATOR, TITLE, YELLOW, Figures, Line, percent
 
 A4 = (8.27, 11.69)  # inches, portrait
-ROWS_PER_PAGE = 40  # bars of a chart or rows of the table on one page
+ROWS_PER_PAGE = 40  # bars of a chart on one page
+CHART_LIMIT = 2 * ROWS_PER_PAGE  # a bigger region's charts show those that need attention most
 
 
 def write(figures: Figures, path: Path) -> None:
@@ -32,8 +34,9 @@ def write(figures: Figures, path: Path) -> None:
     metadata = {"Title": f"{TITLE}, на {dates.numeric(figures.date)}", "Author": figures.sender,
                 "Subject": INDICATOR, "Creator": "letters", "CreationDate": created}
     with charts.style(), PdfPages(path, metadata=metadata) as pdf:
-        pages = [_summary(figures), *_share_pages(figures), *_findings_pages(figures), *_table_pages(figures)]
-        for number, page in enumerate(pages, 1):
+        pages = itertools.chain([_summary(figures)], _share_pages(figures), _findings_pages(figures),
+                                _table_pages(figures))
+        for number, page in enumerate(pages, 1):  # one page at a time: a big region's pages never all in memory
             page.text(0.5, 0.025, f"{number}", ha="center", fontsize=8, color="#555555")
             pdf.savefig(page)
 
@@ -50,7 +53,7 @@ def _heading(page: Figure, figures: Figures, subtitle: str = "") -> None:
               weight="bold", linespacing=1.3)
     page.text(0.5, 0.862, f"по состоянию на {dates.long(figures.date)}", ha="center", va="top", fontsize=10.5)
     if subtitle:
-        page.text(0.08, 0.825, subtitle, ha="left", va="top", fontsize=11, weight="bold")
+        page.text(0.08, 0.828, "\n".join(textwrap.wrap(subtitle, 80)), ha="left", va="top", fontsize=11, weight="bold")
 
 
 def _summary(figures: Figures) -> Figure:
@@ -104,87 +107,95 @@ def _chart_axes(page: Figure, bars: int):
     return page.add_axes((0.40, 0.79 - height, 0.50, height))
 
 
-def _share_pages(figures: Figures) -> list[Figure]:
-    ranked = figures.ranked[::-1]  # highest first, so that the pages read from the best down
-    chunks = _chunks(ranked)
-    pages = []
+def _share_pages(figures: Figures) -> Iterator[Figure]:
+    ranked = figures.ranked
+    shown = ranked[:CHART_LIMIT][::-1]  # highest first, so that the pages read from the best down
+    chunks = _chunks(shown)
     for n, chunk in enumerate(chunks, 1):
         page = _page()
         more = f" (стр. {n} из {len(chunks)})" if len(chunks) > 1 else ""
         _heading(page, figures, "Доля учреждений с верно размещённым виджетом по муниципальным образованиям" + more)
         if chunk:
             charts.share_chart(_chart_axes(page, len(chunk)), chunk)
-        if figures.without_registry and n == len(chunks):
-            page.text(0.08, 0.06, "Нет учреждений в реестре: " + ", ".join(figures.without_registry), fontsize=8)
-        pages.append(page)
-    return pages
+        notes = []
+        if len(ranked) > len(shown):
+            notes.append(f"Показаны {len(shown)} МО с наименьшей долей из {len(ranked)}; все МО — в таблице в конце отчёта.")
+        if figures.without_registry:
+            notes.append("Нет учреждений в реестре: " + ", ".join(figures.without_registry))
+        if notes and n == len(chunks):
+            page.text(0.08, 0.07, "\n".join(textwrap.wrap(" ".join(notes), 110)[:4]), fontsize=8, va="top")
+        yield page
 
 
-def _findings_pages(figures: Figures) -> list[Figure]:
+def _findings_pages(figures: Figures) -> Iterator[Figure]:
     with_findings = sorted((m for m in figures.municipalities if m.findings), key=lambda m: (-m.findings, m.name))
     if not with_findings:
-        return []
-    chunks = _chunks(with_findings)
-    pages = []
+        return
+    chunks = _chunks(with_findings[:CHART_LIMIT])
     for n, chunk in enumerate(chunks, 1):
         page = _page()
         more = f" (стр. {n} из {len(chunks)})" if len(chunks) > 1 else ""
         _heading(page, figures, "Ошибки по видам в муниципальных образованиях" + more)
         charts.findings_chart(_chart_axes(page, len(chunk)), figures, chunk)
-        pages.append(page)
-    return pages
+        if len(with_findings) > CHART_LIMIT and n == len(chunks):
+            page.text(0.08, 0.07, f"Показаны {CHART_LIMIT} МО с наибольшим числом ошибок из {len(with_findings)}; "
+                                  "все МО — в таблице в конце отчёта.", fontsize=8, va="top")
+        yield page
 
 
 TABLE_HEADER = ("№", "Муниципальное образование", "Учреждений\nв реестре", "С ошибками", "С верным\nвиджетом",
                 "Доля", "Зона", "Ошибок")
-TABLE_WIDTHS = (0.05, 0.37, 0.10, 0.10, 0.10, 0.09, 0.11, 0.08)
+TABLE_WIDTHS = (0.05, 0.38, 0.10, 0.09, 0.10, 0.09, 0.11, 0.08)
+TABLE_ROWS = 50  # a row is 4.4 mm: 50 rows and the header fill the page under the heading
+ROW_IN = 0.175  # inches
 
 
-def _table_pages(figures: Figures) -> list[Figure]:
+def _table_pages(figures: Figures) -> Iterator[Figure]:
+    """Every municipality, the region's total last. Drawn as plain text in the cells, which
+    is several times faster than matplotlib's table for a region of thousands."""
     lines = list(figures.municipalities)
-    chunks = _chunks(lines)
-    pages = []
-    first = 1
+    chunks = [lines[i:i + TABLE_ROWS] for i in range(0, len(lines), TABLE_ROWS)] or [[]]
     for n, chunk in enumerate(chunks, 1):
         page = _page()
         more = f" (стр. {n} из {len(chunks)})" if len(chunks) > 1 else ""
         _heading(page, figures, "Показатели муниципальных образований" + more)
-        rows = [_row(str(first + i), m) for i, m in enumerate(chunk)]
+        first = (n - 1) * TABLE_ROWS + 1
+        rows = [(str(first + i), m) for i, m in enumerate(chunk)]
         if n == len(chunks):
-            rows.append(_row("", figures.region))
-        first += len(chunk)
-        height = min(0.74, 0.018 * (len(rows) + 2))
-        ax = page.add_axes((0.06, 0.80 - height, 0.88, height))
-        ax.axis("off")
-        table = ax.table(cellText=rows, colLabels=TABLE_HEADER, colWidths=TABLE_WIDTHS, loc="upper center",
-                         cellLoc="center", bbox=(0, 0, 1, 1))
-        table.auto_set_font_size(False)
-        table.set_fontsize(7.5)
-        for column in range(len(TABLE_HEADER)):
-            table[0, column].set_fontsize(6.8)
-        _lay_out(table, chunk, figures, total=n == len(chunks))
-        pages.append(page)
-    return pages
+            rows.append(("", figures.region))
+        _table(page, rows, total=n == len(chunks))
+        yield page
+
+
+def _table(page: Figure, rows: list[tuple[str, Line]], total: bool) -> None:
+    height = (len(rows) + 2) * ROW_IN / A4[1]
+    ax = page.add_axes((0.06, 0.80 - height, 0.88, height))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(len(rows) + 2, 0)  # row r spans r..r+1, the header two rows
+    ax.axis("off")
+    edges = [sum(TABLE_WIDTHS[:i]) for i in range(len(TABLE_WIDTHS) + 1)]
+    ax.add_patch(Rectangle((0, 0), 1, 2, color="#e8e8e8", lw=0))
+    zoned = [(r, m.zone) for r, (_, m) in enumerate(rows) if m.zone is not None]
+    if zoned:  # one call colours every zone cell
+        ax.barh([r + 2.5 for r, _ in zoned], TABLE_WIDTHS[6], left=edges[6], height=1,
+                color=[zone.color for _, zone in zoned], alpha=0.35, lw=0)
+    ax.hlines(range(2, len(rows) + 3), 0, 1, color="#999999", lw=0.4)
+    ax.hlines([0], 0, 1, color="#999999", lw=0.4)
+    ax.vlines(edges, 0, len(rows) + 2, color="#999999", lw=0.4)
+    for c, title in enumerate(TABLE_HEADER):
+        ax.text((edges[c] + edges[c + 1]) / 2, 1, title, ha="center", va="center", fontsize=6.8, weight="bold")
+    for r, (number, m) in enumerate(rows):
+        weight = "bold" if total and r == len(rows) - 1 else "normal"
+        for c, value in enumerate(_row(number, m)):
+            if c == 1:
+                x, align = edges[1] + 0.008, "left"
+            else:
+                x, align = (edges[c] + edges[c + 1]) / 2, "center"
+            ax.text(x, r + 2.5, value, ha=align, va="center", fontsize=7.2, weight=weight, clip_on=True)
 
 
 def _row(number: str, m: Line) -> list[str]:
     zone = m.zone.name.replace(" зона", "") if m.zone else "—"
-    return [number, m.name, str(m.registry), str(m.with_findings), str(m.correct), percent(m.share), zone,
+    name = m.name if len(m.name) <= 52 else m.name[:51] + "…"
+    return [number, name, str(m.registry), str(m.with_findings), str(m.correct), percent(m.share), zone,
             str(m.findings)]
-
-
-def _lay_out(table, chunk: Sequence[Line], figures: Figures, total: bool) -> None:
-    for (row, column), cell in table.get_celld().items():
-        cell.set_linewidth(0.4)
-        if row == 0:
-            cell.set_text_props(weight="bold")
-            cell.set_facecolor("#e8e8e8")
-        elif column == 1:
-            cell.set_text_props(ha="left")
-            cell.PAD = 0.02
-        line = chunk[row - 1] if 0 < row <= len(chunk) else figures.region if total and row else None
-        if line is not None and column == 6 and line.zone is not None:
-            cell.set_facecolor(line.zone.color)
-            cell.set_alpha(0.35)
-        if total and row == len(chunk) + 1:
-            cell.set_text_props(weight="bold")
