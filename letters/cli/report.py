@@ -13,7 +13,7 @@ from .app import DataOption, app, fail, out, parse_date, show
 from ..report.figures import percent
 
 
-@app.command("report")
+@app.command("report", epilog="Пример: letters report --out отчёт.pdf --date 20.05.2024")
 def report_command(
     out_file: Annotated[Path, typer.Option("--out", help="Файл отчёта: .pdf (для печати) или .xlsx (таблицы).")],
     date: Annotated[Optional[str], typer.Option(
