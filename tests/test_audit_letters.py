@@ -18,9 +18,10 @@ import pikepdf
 import pytest
 from conftest import SAMPLE, SETTINGS, TEMPLATES, run_in_process, run_letters, write_data
 from openpyxl import load_workbook
-from test_audit import World, _server, needs_chromium
+from fixture_sites import BROWSER_ARGS, World, needs_chromium, serve
 
-from letters import audit as site_audit
+from letters.audit import browser
+from letters.audit import run as site_audit
 from letters.context import _sample_png
 from letters.problems import Problems
 from letters.render import PICTURE_MAX_HEIGHT_MM, PICTURE_WIDTH_MM, Picture, Template
@@ -40,7 +41,7 @@ SITES = {
 @pytest.fixture(scope="module")
 def world():
     world = World()
-    server = _server(world)
+    server = serve(world)
     world.port = server.server_port
     yield world
     world.stop.set()
@@ -77,12 +78,10 @@ def audited(world, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("audit")
     data = _data_folder(tmp / "data", world)
     table = tmp / "проверка" / "audit.xlsx"
-    check = functools.partial(
-        site_audit.check_sites,
-        script_url=world.script_url,
-        browser_args=["--host-resolver-rules=MAP * 127.0.0.1"],
-    )
+    # the fixture sites' ПОС script, as a clerk would name another one; host names mapped to 127.0.0.1
+    check = functools.partial(site_audit.check_sites, browser_args=BROWSER_ARGS)
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(site_audit.SCRIPT_VARIABLE, world.script_url)
         patch.setattr(site_audit, "check_sites", check)
         result = _audit("--data", str(data), "--out", str(table), "--only", TYUMEN, "--timeout", "4")
     return {"data": data, "table": table, "result": result, "tmp": tmp}
@@ -93,7 +92,9 @@ def test_audit_command_writes_the_table_and_screenshots(audited):
     result, table = audited["result"], audited["table"]
     assert result.returncode == 0, result.stderr
     assert "Проверено сайтов: 2 из 2" in result.stdout
-    assert "below_first_screen: 1" in result.stdout and "widget_hidden: 1" in result.stdout
+    assert "виджет за пределами первого экрана: 1" in result.stdout, result.stdout
+    assert "виджет скрыт или перекрыт: 1" in result.stdout
+    assert "below_first_screen" not in result.stdout and "widget_hidden" not in result.stdout
     assert "audit-снимки" in result.stdout
     rows = list(load_workbook(table).active.iter_rows(values_only=True))
     assert rows[0] == site_audit.AUDIT_HEADERS
@@ -146,7 +147,7 @@ def test_audit_command_unknown_municipality(world, tmp_path):
 
 def test_audit_command_without_a_browser(world, tmp_path, monkeypatch):
     def no_browser(*args, **kwargs):
-        raise site_audit.AuditError("Не найден браузер Chromium (/usr/bin/chromium).")
+        raise browser.AuditError("Не найден браузер Chromium (/usr/bin/chromium).")
 
     monkeypatch.setattr(site_audit, "check_sites", no_browser)
     data = _data_folder(tmp_path / "data", world)

@@ -1,33 +1,44 @@
 """The browser half of `letters audit`: open each site in Chromium and measure the widget.
 
 One browser serves all sites; each site gets fresh browser contexts (no cookies shared between
-sites), at most `jobs` sites at a time. What is measured goes into `letters.audit.SiteCheck`;
-the rules that turn it into findings are in `letters.audit`.
+sites), at most `jobs` sites at a time. What is measured goes into `rules.SiteCheck`; the rules
+that turn it into findings are in `letters.audit.rules`. The JavaScript run in the pages is in
+`js/*.js`; a site that does not open is shown by a card the checker draws (`card.html`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import html
 import json
 import re
+import string
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Self
 
-from letters.audit import (
+from letters.model import Organization
+from letters.problems import LettersError
+
+from .rules import (
+    BLOCKED_AS_PAGE,
     CONTAINER_ID,
     DESKTOP,
     PHONE,
-    AuditError,
     ScreenCheck,
     SiteCheck,
     Verdict,
     Viewport,
     WidgetBox,
     best_box,
+    describe_http_status,
+    describe_net_error,
     inner_links,
     is_script_url,
     needs_phone_check,
@@ -36,7 +47,6 @@ from letters.audit import (
     verdicts_for,
     widget_ids_in,
 )
-from letters.model import Organization
 
 # As root, Chromium must run without its sandbox; the rest keep it from calling home, which a
 # closed network answers with refused connections (and a slow start).
@@ -54,24 +64,17 @@ SETTLE = 0.3  # s for the layout to settle once the widget is there
 LAZY_SCREENS = 8  # screens scrolled through to wake a widget that loads when scrolled to
 CRAWL_WAIT = 1.0  # s to wait for the widget on each inner page
 CLOSE_WAIT = 10.0  # s; closing a context should be instant, but never hang the run on it
-ERROR_PAGE_WAIT = 5.0  # s for Chromium to show its own error page after a failed load
 
-NET_ERRORS = {
-    "ERR_NAME_NOT_RESOLVED": "имя сайта не найдено в DNS",
-    "ERR_NAME_RESOLUTION_FAILED": "имя сайта не найдено в DNS",
-    "ERR_CONNECTION_REFUSED": "сервер отклонил соединение",
-    "ERR_CONNECTION_TIMED_OUT": "сервер не ответил на соединение",
-    "ERR_CONNECTION_RESET": "сервер сбросил соединение",
-    "ERR_CONNECTION_CLOSED": "сервер закрыл соединение",
-    "ERR_EMPTY_RESPONSE": "сервер закрыл соединение, ничего не ответив",
-    "ERR_TOO_MANY_REDIRECTS": "сайт бесконечно перенаправляет сам на себя",
-    "ERR_ADDRESS_UNREACHABLE": "адрес сервера недоступен",
-    "ERR_SSL_PROTOCOL_ERROR": "ошибка протокола HTTPS",
-    "ERR_SSL_VERSION_OR_CIPHER_MISMATCH": "сервер использует устаревшее шифрование HTTPS",
-    "ERR_INVALID_RESPONSE": "сервер прислал некорректный ответ",
-    "ERR_TIMED_OUT": "время ожидания истекло",
-    "ERR_INTERNET_DISCONNECTED": "нет подключения к интернету на компьютере проверки",
-}
+class AuditError(LettersError):
+    """The check cannot run at all (no browser, no Playwright). The message is for a clerk; exit code 2."""
+
+    exit_code = 2
+
+
+@cache
+def script(name: str) -> str:
+    """The text of `js/<name>.js` (package data), run in the pages."""
+    return resources.files(__package__).joinpath("js", f"{name}.js").read_text(encoding="utf-8")
 
 
 @dataclass
@@ -150,10 +153,13 @@ async def _check_within_limit(browser, url: str, organizations, options: Options
         return await asyncio.wait_for(_check_site(browser, url, organizations, options), options.site_limit)
     except TimeoutError:
         check = SiteCheck(
-            url,
+            _with_scheme(url),
             unavailable=f"Проверка сайта не завершилась за {options.site_limit:g} с: страница не отвечает.",
         )
-        return SiteOutcome(check, verdicts_for(check, organizations))
+        verdicts = verdicts_for(check, organizations)
+        async with Tab(browser, DESKTOP, options) as tab:
+            shots = await _screenshots(verdicts, check, {DESKTOP.name: (tab, None)}, organizations[0].site_key or url, options)
+        return SiteOutcome(check, verdicts, shots)
     except Exception as error:  # noqa: BLE001 - the checker's own failure must not stop the others
         return SiteOutcome(
             SiteCheck(url),
@@ -179,6 +185,7 @@ async def _check_site(
         verdicts = verdicts_for(check, organizations)
         shots = await _screenshots(
             verdicts,
+            check,
             {DESKTOP.name: (desktop, check.desktop), PHONE.name: (phone, check.phone)},
             organizations[0].site_key or url,
             options,
@@ -210,7 +217,7 @@ async def _inspect_phone(tab: Tab, url: str) -> ScreenCheck | None:
 
 async def _look_inside(tab: Tab, check: SiteCheck, options: Options) -> None:
     """Follow the main page's same-site links, a bounded number, looking for the widget."""
-    links = await tab.evaluate(LINKS_JS)
+    links = await tab.evaluate(script("links"))
     urls = inner_links(
         [(link["href"], link["text"]) for link in links or []],
         tab.page.url,
@@ -230,37 +237,47 @@ async def _look_inside(tab: Tab, check: SiteCheck, options: Options) -> None:
             return
 
 
-async def _screenshots(verdicts, screens: dict, site_key: str, options: Options) -> dict[str, Path]:
-    """The first screen of each screen size that shows a finding, the widget outlined."""
+async def _screenshots(verdicts, check: SiteCheck, screens: dict, site_key: str, options: Options) -> dict[str, Path]:
+    """The first screen of each screen size that shows a finding, the widget outlined; for a
+    site that did not open, the checker's own card saying why."""
     if options.screenshots_dir is None:
         return {}
     wanted = {v.screen for _, site_verdicts in verdicts for v in site_verdicts}
     shots: dict[str, Path] = {}
     for name in (DESKTOP.name, PHONE.name):
-        tab, screen = screens[name]
+        tab, screen = screens.get(name, (None, None))
         if name not in wanted or tab is None:
             continue
         path = options.screenshots_dir / screenshot_name(site_key, tab.viewport)
-        if await tab.screenshot(path, screen):
+        if check.unavailable:
+            done = await tab.card(path, card_html(check.url, check.unavailable, tab.opened_at))
+        else:
+            done = await tab.screenshot(path, screen)
+        if done:
             shots[name] = path
     return shots
+
+
+def card_html(url: str, reason: str, when: dt.datetime) -> str:
+    """The card that stands for the screenshot of a site that did not open: Chromium's own error
+    page is in English (Debian's Chromium has only the en-US interface) and says nothing of the
+    check. The card says, in Russian, what went wrong, at which address, and when."""
+    template = string.Template(resources.files(__package__).joinpath("card.html").read_text(encoding="utf-8"))
+    offset = when.strftime("%z")
+    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset else "время компьютера проверки"
+    return template.substitute(
+        url=html.escape(url),
+        reason=html.escape(reason),
+        date=when.strftime("%d.%m.%Y"),
+        time=when.strftime("%H:%M"),
+        zone=zone,
+        screen=html.escape(DESKTOP.title),
+    )
 
 
 def _with_scheme(url: str) -> str:
     url = url.strip()
     return url if "://" in url else "http://" + url
-
-
-def describe_net_error(message: str) -> str:
-    """`net::ERR_CONNECTION_REFUSED at http://…` → «сервер отклонил соединение (net::ERR_CONNECTION_REFUSED)»."""
-    if (message or "").startswith("mixed-content"):
-        return "заблокирован браузером: страница открыта по https, а скрипт подключён по http (mixed content)"
-    match = re.search(r"net::(ERR_[A-Z0-9_]+)", message or "")
-    if not match:
-        return (message or "неизвестная ошибка").splitlines()[0]
-    code = match.group(1)
-    text = NET_ERRORS.get(code)
-    return f"{text} (net::{code})" if text else f"net::{code}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -289,12 +306,17 @@ class Tab:
         self.key = script_key(options.script_url)
         self.pending: dict = {}  # requests for the script not answered yet → when asked
         self.problems: list[str] = []
+        self.blocked: list[str] = []  # script URLs whose answer Chromium dropped (ORB)
+        self.statuses: dict[str, int] = {}  # CDP request id → HTTP status, as the network saw it
+        self.urls: dict[str, str] = {}  # CDP request id → URL, for the script's requests
+        self.opened_at = dt.datetime.now().astimezone()
 
     async def __aenter__(self) -> Self:
         self.context = await self.browser.new_context(**_context_options(self.viewport, self.browser.version))
-        await self.context.add_init_script(script=INIT_JS.replace("__SCRIPT_KEY__", json.dumps(self.key)))
+        await self.context.add_init_script(script=script("init").replace("__SCRIPT_KEY__", json.dumps(self.key)))
         self.page = await self.context.new_page()
         self._listen(self.page)
+        await self._listen_network(self.page)
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -308,16 +330,15 @@ class Tab:
 
         timeout = self.options.timeout
         started = time.monotonic()
+        self.opened_at = dt.datetime.now().astimezone()
         try:
             response = await self.page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
         except PlaywrightTimeout:
             return f"Главная страница не загрузилась за {timeout:g} с."
         except PlaywrightError as error:
-            await self._wait_for_error_page()
             return f"Главная страница не открывается: {describe_net_error(str(error))}."
         if response is not None and response.status >= 400:
-            reason = f" {response.status_text}" if response.status_text else ""
-            return f"Главная страница не открывается: сервер ответил HTTP {response.status}{reason}."
+            return f"Главная страница не открывается: {describe_http_status(response.status)}."
         # A picture or a counter that never arrives keeps `load` from firing; a person still sees
         # the page, so what has loaded by then is checked.
         left = timeout - (time.monotonic() - started)
@@ -325,37 +346,24 @@ class Tab:
             await self.page.wait_for_load_state("load", timeout=max(left, 1.0) * 1000)
         return ""
 
-    async def _wait_for_error_page(self) -> None:
-        """Playwright reports a failed load as soon as the request fails, but Chromium shows its
-        error page (chrome-error://chromewebdata/, in a renderer process of its own) a moment
-        later. A screenshot taken in between races with that switch of renderers and fails with
-        «Unable to capture screenshot», so the error page is waited for. Some failures show none
-        (an aborted load): then the wait just ends."""
-        from playwright.async_api import Error as PlaywrightError
-
-        with suppress(PlaywrightError):
-            await self.page.wait_for_url(
-                lambda url: url.startswith("chrome-error:"), timeout=ERROR_PAGE_WAIT * 1000
-            )
-
     async def wait_for_widget(self, seconds: float) -> Presence:
         """Give a widget that a script adds after load the time to appear."""
         from playwright.async_api import Error as PlaywrightError
 
         with suppress(PlaywrightError):
             await self.page.wait_for_function(
-                WIDGET_READY_JS, arg=CONTAINER_ID, timeout=seconds * 1000, polling=200
+                script("widget_ready"), arg=CONTAINER_ID, timeout=seconds * 1000, polling=200
             )
         await asyncio.sleep(SETTLE)
         return await self.presence()
 
     async def wake_lazy_widget(self) -> Presence:
         """Scroll through the page as a reader would, for widgets loaded when scrolled to."""
-        await self.evaluate(SCROLL_THROUGH_JS, {"id": CONTAINER_ID, "screens": LAZY_SCREENS})
+        await self.evaluate(script("scroll_through"), {"id": CONTAINER_ID, "screens": LAZY_SCREENS})
         return await self.wait_for_widget(1.0)
 
     async def presence(self) -> Presence:
-        found = await self.evaluate(PRESENCE_JS, {"id": CONTAINER_ID, "key": self.key}) or {}
+        found = await self.evaluate(script("presence"), {"id": CONTAINER_ID, "key": self.key}) or {}
         called = tuple(found.get("calls") or ())
         # A call seen running is the truth; the page's text is read only when none was (the
         # script failed, or the call ran before it could be watched).
@@ -369,7 +377,7 @@ class Tab:
         )
 
     async def measure(self) -> ScreenCheck:
-        found = await self.evaluate(MEASURE_JS, {"id": CONTAINER_ID}) or {}
+        found = await self.evaluate(script("measure"), {"id": CONTAINER_ID}) or {}
         boxes = [WidgetBox.from_dict(b) for b in found.get("boxes") or ()]
         return ScreenCheck(
             viewport=self.viewport,
@@ -380,6 +388,10 @@ class Tab:
 
     def script_problems(self, presence: Presence) -> tuple[str, ...]:
         problems = list(self.problems)
+        for url in self.blocked:  # by now the network has told the status of each
+            why = describe_net_error(f"net::{BLOCKED_AS_PAGE}", self._status_of(url))
+            problems.append(f"скрипт {url} не загрузился: {why}")
+        problems.sort(key=lambda text: not text.startswith("скрипт "))  # the cause before what it caused
         for request, asked in self.pending.items():
             problems.append(f"скрипт {request.url} не загрузился за {time.monotonic() - asked:.0f} с")
         if not problems and presence.has_script and not presence.widget_defined:
@@ -398,9 +410,9 @@ class Tab:
             )
             with suppress(PlaywrightError):
                 await page.wait_for_function(
-                    WIDGET_READY_JS, arg=CONTAINER_ID, timeout=CRAWL_WAIT * 1000, polling=200
+                    script("widget_ready"), arg=CONTAINER_ID, timeout=CRAWL_WAIT * 1000, polling=200
                 )
-            found = await page.evaluate(PRESENCE_JS, {"id": CONTAINER_ID, "key": self.key})
+            found = await page.evaluate(script("presence"), {"id": CONTAINER_ID, "key": self.key})
         except PlaywrightError:
             return None
         finally:
@@ -420,7 +432,7 @@ class Tab:
 
         if screen is not None and screen.widget is not None:
             with suppress(PlaywrightError):
-                await self.page.evaluate(OUTLINE_JS, _outline(screen))
+                await self.page.evaluate(script("outline"), _outline(screen))
         for attempt in range(2):
             try:
                 await self.page.screenshot(path=str(path), timeout=self.options.timeout * 1000)
@@ -432,6 +444,21 @@ class Tab:
                     return False
                 await asyncio.sleep(0.5)
         return False
+
+    async def card(self, path: Path, content: str) -> bool:
+        """Save the checker's card (`card_html`) as the screenshot, drawn in a page of its own."""
+        from playwright.async_api import Error as PlaywrightError
+
+        page = await self.context.new_page()
+        try:
+            await page.set_content(content, timeout=self.options.timeout * 1000)
+            await page.screenshot(path=str(path), timeout=self.options.timeout * 1000)
+            return True
+        except PlaywrightError:
+            return False
+        finally:
+            with suppress(PlaywrightError):
+                await page.close()
 
     async def evaluate(self, script: str, arg=None):
         """Evaluate in the page; a page that navigates by itself (a script or meta redirect)
@@ -459,6 +486,30 @@ class Tab:
         page.on("pageerror", self._on_page_error)
         page.on("console", self._on_console)
 
+    async def _listen_network(self, page) -> None:
+        """Chromium's ORB drops a script from another site that comes back as an HTML page (a
+        404 page, say) before Playwright's `response` event, so Playwright knows only
+        «net::ERR_BLOCKED_BY_ORB». The network layer has seen the status by then: read it from
+        the DevTools protocol's record of the request."""
+        session = await self.context.new_cdp_session(page)
+        session.on("Network.requestWillBeSent", self._on_cdp_request)
+        session.on("Network.responseReceivedExtraInfo", self._on_cdp_answer)
+        await session.send("Network.enable")
+
+    def _on_cdp_request(self, event: dict) -> None:
+        url = (event.get("request") or {}).get("url", "")
+        if self._is_script(url):
+            self.urls[event.get("requestId", "")] = url
+
+    def _on_cdp_answer(self, event: dict) -> None:
+        # may come before the request's own event: kept for every request, a number each
+        if isinstance(event.get("statusCode"), int):
+            self.statuses[event.get("requestId", "")] = event["statusCode"]
+
+    def _status_of(self, url: str) -> int | None:
+        found = [self.statuses[i] for i, u in self.urls.items() if u == url and i in self.statuses]
+        return found[-1] if found else None
+
     def _is_script(self, url: str) -> bool:
         return is_script_url(url, self.options.script_url)
 
@@ -470,14 +521,16 @@ class Tab:
         self.pending.pop(request, None)
         failure = request.failure or ""
         # ERR_ABORTED: the page itself went elsewhere or was closed, not the script's fault.
-        if self._is_script(request.url) and "ERR_ABORTED" not in failure:
+        if not self._is_script(request.url) or "ERR_ABORTED" in failure:
+            return
+        if BLOCKED_AS_PAGE in failure:
+            self.blocked.append(request.url)  # described once the status is known
+        else:
             self.problems.append(f"скрипт {request.url} не загрузился: {describe_net_error(failure)}")
 
     def _on_response(self, response) -> None:
         if self._is_script(response.url) and response.status >= 400:
-            self.problems.append(
-                f"скрипт {response.url} не загрузился: сервер ответил HTTP {response.status}"
-            )
+            self.problems.append(f"скрипт {response.url} не загрузился: {describe_http_status(response.status)}")
 
     def _on_page_error(self, error) -> None:
         stack = (getattr(error, "stack", "") or "").lower()
@@ -552,242 +605,3 @@ def _outline(screen: ScreenCheck) -> dict:
         "below": below,
         "viewHeight": screen.view_height,
     }
-
-
-# ---------------------------------------------------------------------------------------
-# JavaScript run in the pages
-# ---------------------------------------------------------------------------------------
-
-# Runs before any script of the page. The ПОС script declares `function Widget(src, id)`; a
-# declaration cannot be trapped, so right after the script has run (its `load` event, caught
-# at the document before the page's next script runs) Widget is wrapped to note its arguments.
-INIT_JS = """
-(() => {
-  const KEY = __SCRIPT_KEY__;
-  const calls = [];
-  Object.defineProperty(window, '__lettersWidgetCalls', { value: calls });
-  const norm = (u) => { try { const x = new URL(u, location.href); return (x.hostname + x.pathname).toLowerCase(); } catch (e) { return ''; } };
-  const wrap = () => {
-    const original = window.Widget;
-    if (typeof original !== 'function' || original.__lettersWrapped) return;
-    const wrapped = function (...args) {
-      calls.push(String(args[1]));
-      return original.apply(this, args);
-    };
-    wrapped.__lettersWrapped = true;
-    try { window.Widget = wrapped; } catch (e) { /* not writable: the page's text is read instead */ }
-  };
-  document.addEventListener('load', (event) => {
-    const el = event.target;
-    if (el && el.tagName === 'SCRIPT' && norm(el.src) === KEY) wrap();
-  }, true);
-})();
-"""
-
-WIDGET_READY_JS = """
-(id) => {
-  const c = document.getElementById(id);
-  return !!c && (!!c.querySelector('.pos-banner-fluid') || c.getBoundingClientRect().height > 0);
-}
-"""
-
-PRESENCE_JS = """
-({ id, key }) => {
-  const norm = (u) => { try { const x = new URL(u, location.href); return (x.hostname + x.pathname).toLowerCase(); } catch (e) { return ''; } };
-  const scripts = [...document.scripts];
-  const loaded = performance.getEntriesByType('resource').some((e) => norm(e.name) === key);
-  return {
-    hasScript: loaded || scripts.some((s) => s.src && norm(s.src) === key),
-    hasContainer: !!document.getElementById(id),
-    inline: scripts.filter((s) => !s.src && s.textContent.includes('Widget')).map((s) => s.textContent.slice(0, 50000)),
-    calls: window.__lettersWidgetCalls || [],
-    widgetDefined: typeof window.Widget === 'function',
-  };
-}
-"""
-
-SCROLL_THROUGH_JS = """
-async ({ id, screens }) => {
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const step = Math.max(window.innerHeight * 0.8, 200);
-  for (let i = 1; i <= screens && !document.getElementById(id); i++) {
-    window.scrollTo({ top: step * i, left: 0, behavior: 'instant' });
-    await sleep(150);
-    if (window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2) break;
-  }
-  await sleep(200);
-  window.scrollTo({ top: 0, left: 0, behavior: 'instant' });
-}
-"""
-
-LINKS_JS = """
-() => [...document.querySelectorAll('a[href]')].slice(0, 2000)
-  .map((a) => ({ href: a.getAttribute('href') || '', text: (a.textContent || '').trim().slice(0, 200) }))
-"""
-
-# Everything about every container, with the page scrolled to the top. Coordinates are CSS px
-# of the visible area (a phone's visual viewport).
-MEASURE_JS = """
-async ({ id }) => {
-  window.scrollTo({ top: 0, left: 0, behavior: 'instant' });
-  if (document.fonts && document.fonts.ready) {
-    await Promise.race([document.fonts.ready, new Promise((r) => setTimeout(r, 1000))]);
-  }
-  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  const vv = window.visualViewport;
-  const viewWidth = vv ? vv.width : document.documentElement.clientWidth;
-  const viewHeight = vv ? vv.height : window.innerHeight;
-
-  const style = (e) => getComputedStyle(e);
-  const chain = (e) => { const out = []; for (; e && e.nodeType === 1; e = e.parentElement) out.push(e); return out; };
-  const describe = (e) => {
-    if (!e || e.nodeType !== 1) return '';
-    let s = e.tagName.toLowerCase();
-    if (e.id) return s + '#' + e.id;
-    const cls = typeof e.className === 'string' ? e.className.trim().split(/\\s+/).filter(Boolean).slice(0, 2) : [];
-    return cls.length ? s + '.' + cls.join('.') : s;
-  };
-  // The element to name when something covers the widget: the outermost positioned block
-  // (a cookie banner, a sticky header) rather than the word that happened to be hit.
-  const coverName = (hit) => {
-    let best = hit;
-    for (const e of chain(hit)) {
-      if (e === document.body || e === document.documentElement) break;
-      if (['fixed', 'sticky', 'absolute'].includes(style(e).position)) best = e;
-    }
-    return describe(best);
-  };
-
-  const visibleRect = (c, r) => {
-    let l = r.left, t = r.top, rt = r.right, b = r.bottom, by = '';
-    for (const e of chain(c.parentElement)) {
-      if (e === document.body || e === document.documentElement) break;
-      const s = style(e);
-      if (s.overflowX !== 'visible' || s.overflowY !== 'visible') {
-        const er = e.getBoundingClientRect();
-        const before = Math.max(0, rt - l) * Math.max(0, b - t);
-        if (s.overflowX !== 'visible') { l = Math.max(l, er.left); rt = Math.min(rt, er.right); }
-        if (s.overflowY !== 'visible') { t = Math.max(t, er.top); b = Math.min(b, er.bottom); }
-        if (!by && Math.max(0, rt - l) * Math.max(0, b - t) < before - 1) by = describe(e);
-      }
-      if (s.position === 'fixed') break;
-    }
-    return { l, t, r: rt, b, by };
-  };
-
-  const cover = (c, vis) => {
-    const l = Math.max(vis.l, 0), t = Math.max(vis.t, 0);
-    const r = Math.min(vis.r, viewWidth), b = Math.min(vis.b, viewHeight);
-    const result = { share: 0, by: '', button: false };
-    if (r - l < 2 || b - t < 2) return result;
-    const isOver = (hit) => hit && !c.contains(hit) && !hit.contains(c);
-    const counts = {};
-    let covered = 0, total = 0;
-    for (let i = 0; i < 8; i++) {
-      for (let j = 0; j < 5; j++) {
-        const hit = document.elementFromPoint(l + (r - l) * (i + 0.5) / 8, t + (b - t) * (j + 0.5) / 5);
-        total++;
-        if (isOver(hit)) { covered++; const n = coverName(hit); counts[n] = (counts[n] || 0) + 1; }
-      }
-    }
-    result.share = covered / total;
-    result.by = Object.keys(counts).sort((a, z) => counts[z] - counts[a])[0] || '';
-    const btn = c.querySelector('.pos-banner-btn_2');
-    if (btn) {
-      const br = btn.getBoundingClientRect();
-      const x = br.left + br.width / 2, y = br.top + br.height / 2;
-      // Only where the button can be seen: one cut away by the widget's own frame is a size problem.
-      if (br.width > 0 && x >= l && y >= t && x < r && y < b) {
-        const hit = document.elementFromPoint(x, y);
-        result.button = isOver(hit);
-        if (result.button && !result.by) result.by = coverName(hit);
-      }
-    }
-    return result;
-  };
-
-  const clipsOwn = (e) => {
-    if (!e) return false;
-    const s = style(e);
-    return (s.overflowY !== 'visible' && e.scrollHeight > e.clientHeight + 2)
-        || (s.overflowX !== 'visible' && e.scrollWidth > e.clientWidth + 2);
-  };
-
-  // The height the banner takes at this width by its own code: lift the site's height rules
-  // (and a flex or grid parent's stretching) for a moment, measure, put everything back.
-  const naturalHeight = (c, banner) => {
-    const els = [c, banner].filter(Boolean);
-    const saved = els.map((e) => e.getAttribute('style'));
-    for (const e of els) {
-      e.style.setProperty('height', 'auto', 'important');
-      e.style.setProperty('min-height', '0px', 'important');
-      e.style.setProperty('max-height', 'none', 'important');
-    }
-    c.style.setProperty('align-self', 'flex-start', 'important');
-    const parent = c.parentElement ? style(c.parentElement) : null;
-    if (parent && parent.display.includes('flex') && parent.flexDirection.startsWith('column')) {
-      c.style.setProperty('flex-grow', '0', 'important');
-      c.style.setProperty('flex-basis', 'auto', 'important');
-    }
-    const h = c.offsetHeight;
-    els.forEach((e, i) => (saved[i] === null ? e.removeAttribute('style') : e.setAttribute('style', saved[i])));
-    return h;
-  };
-
-  const measure = (c) => {
-    const hiddenBy = chain(c).find((e) => style(e).display === 'none');
-    let opacity = 1, opacityBy = '', lowest = 1;
-    for (const e of chain(c)) {
-      const o = parseFloat(style(e).opacity);
-      if (o < 1) { opacity *= o; if (o < lowest) { lowest = o; opacityBy = describe(e); } }
-    }
-    const r = c.getBoundingClientRect();
-    const banner = c.querySelector('.pos-banner-fluid');
-    const vis = visibleRect(c, r);
-    const displayed = !hiddenBy && c.getClientRects().length > 0;
-    const cov = displayed ? cover(c, vis) : { share: 0, by: '', button: false };
-    return {
-      displayed,
-      hidden_by: hiddenBy ? describe(hiddenBy) : '',
-      visibility_hidden: style(c).visibility !== 'visible',
-      opacity,
-      opacity_by: opacityBy,
-      fixed: chain(c).some((e) => style(e).position === 'fixed'),
-      x: r.left, y: r.top, width: r.width, height: r.height,
-      layout_width: c.offsetWidth, layout_height: c.offsetHeight,
-      visible_width: Math.max(0, vis.r - vis.l), visible_height: Math.max(0, vis.b - vis.t),
-      clipped_by: vis.by,
-      content_clipped: clipsOwn(c) || clipsOwn(banner),
-      has_banner: !!banner,
-      covered_share: cov.share, covered_by: cov.by, button_covered: cov.button,
-      natural_height: displayed ? naturalHeight(c, banner) : 0,
-    };
-  };
-
-  const boxes = [...document.querySelectorAll('[id="' + id + '"]')].map(measure);
-  return { viewWidth, viewHeight, boxes };
-}
-"""
-
-# Drawn over the page just before the screenshot, never before measuring.
-OUTLINE_JS = """
-(o) => {
-  window.scrollTo({ top: 0, left: 0, behavior: 'instant' });
-  const add = (css, text) => {
-    const d = document.createElement('div');
-    d.setAttribute('data-letters-audit', '');
-    d.style.cssText = 'position:fixed;z-index:2147483647;pointer-events:none;box-sizing:border-box;' + css;
-    if (text) d.textContent = text;
-    document.documentElement.appendChild(d);
-  };
-  // Large enough to read on paper, where the 1366 px screen is printed 170 mm wide.
-  const label = 'background:#d00000;color:#fff;font:bold 24px/32px Arial,sans-serif;padding:2px 10px;max-width:calc(100vw - 16px);';
-  if (o.frame) {
-    add(`left:${o.x - 4}px;top:${o.y - 4}px;width:${o.width + 8}px;height:${o.height + 8}px;border:4px solid #d00000;`);
-    const top = o.y >= 38 ? o.y - 40 : o.y + o.height + 6;
-    add(`${label}left:${Math.max(o.x, 0)}px;top:${top}px;`, o.label);
-  } else {
-    add(`${label}left:8px;${o.below ? 'bottom:8px' : 'top:8px'};`, o.label);
-  }
-}
-"""

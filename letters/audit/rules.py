@@ -1,9 +1,9 @@
-"""`letters audit`: the department's own check of the ПОС widget on every site of the registry.
+"""The rules of `letters audit`: what was measured on a site → the findings of its organizations.
 
-A real browser (Chromium, driven by Playwright in `letters.audit_browser`) opens each main
-page the way a citizen would see it, measures the widget, and this module turns what was
-measured into findings in the contract's `audit` format. The rules live here, as plain
-functions over plain data, so they can be read and tested without a browser.
+The browser (`letters.audit.browser`) measures each main page the way a citizen would see it
+and fills a `SiteCheck`; the rules here turn it into `Verdict`s, as plain functions over plain
+data, so they can be read and tested without a browser. The words of the findings live here
+too, the browser's network errors and HTTP statuses said in Russian among them.
 
 See docs/audit.md for what each check does, the order in which findings exclude each other,
 and how a check can be wrong.
@@ -11,16 +11,12 @@ and how a check can be wrong.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import date
-from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from letters.model import Organization
-from letters.problems import LettersError
 
 SCRIPT_URL = "https://pos.gosuslugi.ru/bin/script.min.js"
 CHROMIUM = "/usr/bin/chromium"
@@ -53,13 +49,18 @@ CODES = (
     "script_error",
 )
 
-AUDIT_HEADERS = ("Ссылка на сайт", "Код ошибки", "Дата проверки", "Комментарий", "Снимок экрана")
-
-
-class AuditError(LettersError):
-    """The check cannot run at all (no browser, no Playwright). The message is for a clerk; exit code 2."""
-
-    exit_code = 2
+# What a clerk reads in the summary of a run, as the sample's error catalogue names them.
+TITLES = {
+    "site_unavailable": "сайт недоступен",
+    "widget_missing": "виджет не размещён на сайте",
+    "not_on_main_page": "виджет не на главной странице",
+    "widget_hidden": "виджет скрыт или перекрыт",
+    "below_first_screen": "виджет за пределами первого экрана",
+    "needs_scroll": "виджет не виден без прокрутки",
+    "size_changed": "изменены размеры виджета",
+    "wrong_lko": "не тот ЛКО в коде виджета",
+    "script_error": "ошибка скрипта виджета",
+}
 
 
 @dataclass(frozen=True)
@@ -76,29 +77,6 @@ class Viewport:
 
 DESKTOP = Viewport("desktop", 1366, 768, "на экране компьютера 1366×768")
 PHONE = Viewport("phone", 390, 844, "на экране телефона 390×844")
-
-
-@dataclass(frozen=True)
-class SiteFinding:
-    """One row of the audit table: one error of one organization's site."""
-
-    organization: Organization
-    code: str
-    details: str
-    checked_at: date
-    screenshot: Path | None = None
-
-
-@dataclass(frozen=True)
-class SiteProgress:
-    """Told to `on_progress` after each site. `error` is set when the checker itself failed
-    on the site (not the site's fault): the site is then left without findings."""
-
-    done: int
-    total: int
-    site: str
-    findings: tuple[SiteFinding, ...]
-    error: str = ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -556,66 +534,8 @@ def inner_links(links: Iterable[tuple[str, str]], page_url: str, site_url: str, 
 
 
 # ---------------------------------------------------------------------------------------
-# The command's two calls
+# Sites and screenshots
 # ---------------------------------------------------------------------------------------
-
-
-def check_sites(
-    organizations: Iterable[Organization],
-    *,
-    jobs: int = 2,
-    timeout: float = 20.0,
-    script_url: str = SCRIPT_URL,
-    screenshots_dir: Path | None = None,
-    today: date | None = None,
-    on_progress: Callable[[SiteProgress], None] | None = None,
-    max_inner_pages: int = 10,
-    chromium: str = CHROMIUM,
-    browser_args: Sequence[str] = (),
-) -> list[SiteFinding]:
-    """Check every organization's site; return the findings in registry order.
-
-    Organizations that share a site are checked once. `timeout` is per page load, in seconds;
-    a site that does not load in time becomes `site_unavailable`. With `screenshots_dir`, the
-    first screen of each site with a finding is saved there as PNG, the widget outlined.
-    `browser_args` are extra Chromium switches (the tests map every host to 127.0.0.1).
-    Raises AuditError when Chromium or Playwright is missing. Never prints.
-    """
-    groups = group_by_site(organizations)
-    if not groups:
-        return []
-    from letters import audit_browser  # Playwright is needed only here
-
-    checked_at = today or date.today()
-    if screenshots_dir is not None:
-        screenshots_dir.mkdir(parents=True, exist_ok=True)
-    findings_by_site: dict[int, list[SiteFinding]] = {}
-    done = 0
-
-    def site_done(index: int, outcome: audit_browser.SiteOutcome) -> None:
-        nonlocal done
-        done += 1
-        site = [
-            SiteFinding(org, v.code, v.details, checked_at, outcome.screenshots.get(v.screen))
-            for org, verdicts in outcome.verdicts
-            for v in verdicts
-        ]
-        findings_by_site[index] = site
-        if on_progress is not None:
-            on_progress(SiteProgress(done, len(groups), groups[index][0].site, tuple(site), outcome.error))
-
-    audit_browser.run(
-        [(orgs[0].site, orgs) for orgs in groups],
-        on_site_done=site_done,
-        jobs=jobs,
-        timeout=timeout,
-        script_url=script_url,
-        screenshots_dir=screenshots_dir,
-        max_inner_pages=max_inner_pages,
-        chromium=chromium,
-        browser_args=browser_args,
-    )
-    return [f for i in range(len(groups)) for f in findings_by_site.get(i, [])]
 
 
 def group_by_site(organizations: Iterable[Organization]) -> list[list[Organization]]:
@@ -628,46 +548,65 @@ def group_by_site(organizations: Iterable[Organization]) -> list[list[Organizati
     return list(groups.values())
 
 
-def write_audit_xlsx(findings: Iterable[SiteFinding], path: Path) -> None:
-    """Write the findings as the contract's `audit` table, ready for `letters build`.
+# ---------------------------------------------------------------------------------------
+# What the browser says, in Russian
+# ---------------------------------------------------------------------------------------
 
-    Extra column «Снимок экрана»: the screenshot's path relative to the table, as a link.
+NET_ERRORS = {
+    "ERR_NAME_NOT_RESOLVED": "имя сайта не найдено в DNS",
+    "ERR_NAME_RESOLUTION_FAILED": "имя сайта не найдено в DNS",
+    "ERR_CONNECTION_REFUSED": "сервер отклонил соединение",
+    "ERR_CONNECTION_TIMED_OUT": "сервер не ответил на соединение",
+    "ERR_CONNECTION_RESET": "сервер сбросил соединение",
+    "ERR_CONNECTION_CLOSED": "сервер закрыл соединение",
+    "ERR_EMPTY_RESPONSE": "сервер закрыл соединение, ничего не ответив",
+    "ERR_TOO_MANY_REDIRECTS": "сайт бесконечно перенаправляет сам на себя",
+    "ERR_ADDRESS_UNREACHABLE": "адрес сервера недоступен",
+    "ERR_SSL_PROTOCOL_ERROR": "ошибка протокола HTTPS",
+    "ERR_SSL_VERSION_OR_CIPHER_MISMATCH": "сервер использует устаревшее шифрование HTTPS",
+    "ERR_INVALID_RESPONSE": "сервер прислал некорректный ответ",
+    "ERR_TIMED_OUT": "время ожидания истекло",
+    "ERR_INTERNET_DISCONNECTED": "нет подключения к интернету на компьютере проверки",
+}
+# Chromium's Opaque Response Blocking drops a script from another site that comes back as an
+# HTML page (an error page, a stub): the code names the browser's rule, not what went wrong.
+BLOCKED_AS_PAGE = "ERR_BLOCKED_BY_ORB"
+
+HTTP_STATUSES = {
+    400: "неверный запрос",
+    401: "нужен вход по паролю",
+    403: "доступ запрещён",
+    404: "не найдено",
+    410: "удалено",
+    429: "слишком много запросов",
+    500: "внутренняя ошибка сервера",
+    502: "ошибка шлюза",
+    503: "сервис временно недоступен",
+    504: "шлюз не дождался ответа",
+}
+
+
+def describe_http_status(status: int) -> str:
+    """404 → «сервер ответил HTTP 404 (не найдено)»."""
+    name = HTTP_STATUSES.get(status)
+    return f"сервер ответил HTTP {status}" + (f" ({name})" if name else "")
+
+
+def describe_net_error(message: str, status: int | None = None) -> str:
+    """`net::ERR_CONNECTION_REFUSED at http://…` → «сервер отклонил соединение (net::ERR_CONNECTION_REFUSED)».
+
+    `status` is the HTTP status the server answered with, when the browser dropped the answer
+    itself (ORB): then the status is what matters, and the browser's code is not shown.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    path = Path(path)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Аудит"
-    sheet.append(AUDIT_HEADERS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    seen: set[tuple[str, str, str]] = set()
-    for f in findings:
-        row_key = (f.organization.site, f.code, f.details)
-        if row_key in seen:  # organizations sharing a site: the table is keyed by site
-            continue
-        seen.add(row_key)
-        shot = _relative(f.screenshot, path.parent) if f.screenshot else ""
-        sheet.append([f.organization.site, f.code, f.checked_at.strftime("%d.%m.%Y"), f.details, shot])
-        if shot:
-            link = sheet.cell(row=sheet.max_row, column=5)
-            link.hyperlink = shot
-            link.font = Font(color="0563C1", underline="single")
-    for column, width in zip("ABCDE", (40, 20, 14, 90, 40)):
-        sheet.column_dimensions[column].width = width
-    for row in sheet.iter_rows(min_row=2, min_col=4, max_col=4):
-        row[0].alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.freeze_panes = "A2"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")  # a run cut short leaves no half-written table
-    book.save(partial)
-    os.replace(partial, path)
-
-
-def _relative(target: Path, start: Path) -> str:
-    try:
-        return Path(os.path.relpath(target, start)).as_posix()
-    except ValueError:  # another drive on Windows
-        return str(target)
+    if (message or "").startswith("mixed-content"):
+        return "заблокирован браузером: страница открыта по https, а скрипт подключён по http (mixed content)"
+    match = re.search(r"net::(ERR_[A-Z0-9_]+)", message or "")
+    if not match:
+        return (message or "неизвестная ошибка").splitlines()[0]
+    code = match.group(1)
+    if code == BLOCKED_AS_PAGE:
+        if status and status >= 400:
+            return describe_http_status(status)
+        return "сервер прислал вместо скрипта веб-страницу"
+    text = NET_ERRORS.get(code)
+    return f"{text} (net::{code})" if text else f"ошибка сети (net::{code})"

@@ -1,0 +1,201 @@
+"""Step 3a of the director's report: the PDF, A4 portrait, one page of summary first.
+
+Page 1 is what the director reads: the department's name as on its letterhead, the title and
+date, the region's figures and zone, and two small charts. Then the share per municipality,
+the findings by error code per municipality, and the table of every municipality. Long lists
+continue on further pages, so the charts stay readable for a region of any size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import textwrap
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+
+from .. import dates
+from . import charts
+from .figures import INDICATOR, TITLE, YELLOW, Figures, Line, percent
+
+A4 = (8.27, 11.69)  # inches, portrait
+ROWS_PER_PAGE = 40  # bars of a chart on one page
+CHART_LIMIT = 2 * ROWS_PER_PAGE  # a bigger region's charts show those that need attention most
+
+
+def write(figures: Figures, path: Path) -> None:
+    """Write the report as a PDF at `path` (the caller makes it appear whole)."""
+    created = dt.datetime.combine(figures.date, dt.time(), dt.timezone.utc)  # the same file for the same data
+    metadata = {"Title": f"{TITLE}, на {dates.numeric(figures.date)}", "Author": figures.sender,
+                "Subject": INDICATOR, "Creator": "letters", "CreationDate": created}
+    with charts.style(), PdfPages(path, metadata=metadata) as pdf:
+        pages = itertools.chain([_summary(figures)], _share_pages(figures), _findings_pages(figures),
+                                _table_pages(figures))
+        for number, page in enumerate(pages, 1):  # one page at a time: a big region's pages never all in memory
+            page.text(0.5, 0.025, f"{number}", ha="center", fontsize=8, color="#555555")
+            pdf.savefig(page)
+
+
+def _page() -> Figure:
+    return Figure(figsize=A4)
+
+
+def _heading(page: Figure, figures: Figures, subtitle: str = "") -> None:
+    """The department's name as on its letterhead, a rule under it, the title and the date."""
+    page.text(0.5, 0.962, figures.sender, ha="center", va="top", fontsize=10.5, weight="bold")
+    page.add_artist(Line2D([0.08, 0.92], [0.938, 0.938], color="#222222", lw=0.8))
+    page.text(0.5, 0.915, "\n".join(textwrap.wrap(TITLE, 60)), ha="center", va="top", fontsize=12.5,
+              weight="bold", linespacing=1.3)
+    page.text(0.5, 0.862, f"по состоянию на {dates.long(figures.date)}", ha="center", va="top", fontsize=10.5)
+    if subtitle:
+        page.text(0.08, 0.828, "\n".join(textwrap.wrap(subtitle, 80)), ha="left", va="top", fontsize=11, weight="bold")
+
+
+def _summary(figures: Figures) -> Figure:
+    page = _page()
+    _heading(page, figures)
+    region = figures.region
+    rows = [
+        ("Учреждений в реестре", str(region.registry)),
+        ("из них с ошибками размещения виджета ПОС", str(region.with_findings)),
+        ("из них с верно размещённым виджетом", str(region.correct)),
+        ("Доля учреждений с верно размещённым виджетом", percent(region.share)),
+        ("Выявлено ошибок", str(region.findings)),
+        ("Муниципальных образований", f"{len(figures.municipalities)}, с ошибками — "
+                                      f"{sum(1 for m in figures.municipalities if m.with_findings)}"),
+    ]
+    y = 0.805
+    for label, value in rows:
+        page.text(0.10, y, label, fontsize=10.5)
+        page.text(0.70, y, value, fontsize=10.5, weight="bold")
+        y -= 0.026
+    zone = region.zone
+    if zone is not None:
+        page.add_artist(Rectangle((0.10, 0.625), 0.80, 0.034, color=zone.color, alpha=0.9))
+        dark = zone is YELLOW
+        page.text(0.12, 0.636, f"Регион — {zone.name}: {percent(region.share)}", fontsize=11, weight="bold",
+                  color="#222222" if dark else "white")
+    notes = [
+        (f"{INDICATOR[0].upper()}{INDICATOR[1:]}: доля учреждений реестра с верно размещённым виджетом. "
+         "Зоны — как в материалах региона: зелёная — от 80 %, жёлтая — от 20 %, ниже 20 % — красная.", "normal"),
+        (figures.history, "italic"),
+    ]
+    y = 0.605
+    for text, font_style in notes:
+        lines = textwrap.wrap(text, 100)
+        page.text(0.10, y, "\n".join(lines), fontsize=8.5, style=font_style, va="top", color="#333333",
+                  linespacing=1.4)
+        y -= 0.017 * len(lines) + 0.008
+    charts.zones_chart(page.add_axes((0.33, 0.36, 0.57, 0.11)), figures)
+    if figures.codes:
+        charts.codes_chart(page.add_axes((0.45, 0.07, 0.45, 0.24)), figures)
+    return page
+
+
+def _chunks(lines: Sequence[Line]) -> list[Sequence[Line]]:
+    return [lines[i:i + ROWS_PER_PAGE] for i in range(0, len(lines), ROWS_PER_PAGE)] or [[]]
+
+
+def _chart_axes(page: Figure, bars: int):
+    """Axes as tall as their bars need, under the heading."""
+    height = min(0.70, max(0.15, bars * charts.BAR_SLOT_IN / A4[1]))
+    return page.add_axes((0.40, 0.79 - height, 0.50, height))
+
+
+def _share_pages(figures: Figures) -> Iterator[Figure]:
+    ranked = figures.ranked
+    shown = ranked[:CHART_LIMIT][::-1]  # highest first, so that the pages read from the best down
+    chunks = _chunks(shown)
+    for n, chunk in enumerate(chunks, 1):
+        page = _page()
+        more = f" (стр. {n} из {len(chunks)})" if len(chunks) > 1 else ""
+        _heading(page, figures, "Доля учреждений с верно размещённым виджетом по муниципальным образованиям" + more)
+        if chunk:
+            charts.share_chart(_chart_axes(page, len(chunk)), chunk)
+        notes = []
+        if len(ranked) > len(shown):
+            notes.append(f"Показаны {len(shown)} МО с наименьшей долей из {len(ranked)}; все МО — в таблице в конце отчёта.")
+        if figures.without_registry:
+            notes.append("Нет учреждений в реестре: " + ", ".join(figures.without_registry))
+        if notes and n == len(chunks):
+            page.text(0.08, 0.07, "\n".join(textwrap.wrap(" ".join(notes), 110)[:4]), fontsize=8, va="top")
+        yield page
+
+
+def _findings_pages(figures: Figures) -> Iterator[Figure]:
+    with_findings = sorted((m for m in figures.municipalities if m.findings), key=lambda m: (-m.findings, m.name))
+    if not with_findings:
+        return
+    chunks = _chunks(with_findings[:CHART_LIMIT])
+    for n, chunk in enumerate(chunks, 1):
+        page = _page()
+        more = f" (стр. {n} из {len(chunks)})" if len(chunks) > 1 else ""
+        _heading(page, figures, "Ошибки по видам в муниципальных образованиях" + more)
+        charts.findings_chart(_chart_axes(page, len(chunk)), figures, chunk)
+        if len(with_findings) > CHART_LIMIT and n == len(chunks):
+            page.text(0.08, 0.07, f"Показаны {CHART_LIMIT} МО с наибольшим числом ошибок из {len(with_findings)}; "
+                                  "все МО — в таблице в конце отчёта.", fontsize=8, va="top")
+        yield page
+
+
+TABLE_HEADER = ("№", "Муниципальное образование", "Учреждений\nв реестре", "С ошибками", "С верным\nвиджетом",
+                "Доля", "Зона", "Ошибок")
+TABLE_WIDTHS = (0.05, 0.38, 0.10, 0.09, 0.10, 0.09, 0.11, 0.08)
+TABLE_ROWS = 50  # a row is 4.4 mm: 50 rows and the header fill the page under the heading
+ROW_IN = 0.175  # inches
+
+
+def _table_pages(figures: Figures) -> Iterator[Figure]:
+    """Every municipality, the region's total last. Drawn as plain text in the cells, which
+    is several times faster than matplotlib's table for a region of thousands."""
+    lines = list(figures.municipalities)
+    chunks = [lines[i:i + TABLE_ROWS] for i in range(0, len(lines), TABLE_ROWS)] or [[]]
+    for n, chunk in enumerate(chunks, 1):
+        page = _page()
+        more = f" (стр. {n} из {len(chunks)})" if len(chunks) > 1 else ""
+        _heading(page, figures, "Показатели муниципальных образований" + more)
+        first = (n - 1) * TABLE_ROWS + 1
+        rows = [(str(first + i), m) for i, m in enumerate(chunk)]
+        if n == len(chunks):
+            rows.append(("", figures.region))
+        _table(page, rows, total=n == len(chunks))
+        yield page
+
+
+def _table(page: Figure, rows: list[tuple[str, Line]], total: bool) -> None:
+    height = (len(rows) + 2) * ROW_IN / A4[1]
+    ax = page.add_axes((0.06, 0.80 - height, 0.88, height))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(len(rows) + 2, 0)  # row r spans r..r+1, the header two rows
+    ax.axis("off")
+    edges = [sum(TABLE_WIDTHS[:i]) for i in range(len(TABLE_WIDTHS) + 1)]
+    ax.add_patch(Rectangle((0, 0), 1, 2, color="#e8e8e8", lw=0))
+    zoned = [(r, m.zone) for r, (_, m) in enumerate(rows) if m.zone is not None]
+    if zoned:  # one call colours every zone cell
+        ax.barh([r + 2.5 for r, _ in zoned], TABLE_WIDTHS[6], left=edges[6], height=1,
+                color=[zone.color for _, zone in zoned], alpha=0.35, lw=0)
+    ax.hlines(range(2, len(rows) + 3), 0, 1, color="#999999", lw=0.4)
+    ax.hlines([0], 0, 1, color="#999999", lw=0.4)
+    ax.vlines(edges, 0, len(rows) + 2, color="#999999", lw=0.4)
+    for c, title in enumerate(TABLE_HEADER):
+        ax.text((edges[c] + edges[c + 1]) / 2, 1, title, ha="center", va="center", fontsize=6.8, weight="bold")
+    for r, (number, m) in enumerate(rows):
+        weight = "bold" if total and r == len(rows) - 1 else "normal"
+        for c, value in enumerate(_row(number, m)):
+            if c == 1:
+                x, align = edges[1] + 0.008, "left"
+            else:
+                x, align = (edges[c] + edges[c + 1]) / 2, "center"
+            ax.text(x, r + 2.5, value, ha=align, va="center", fontsize=7.2, weight=weight, clip_on=True)
+
+
+def _row(number: str, m: Line) -> list[str]:
+    zone = m.zone.name.replace(" зона", "") if m.zone else "—"
+    name = m.name if len(m.name) <= 52 else m.name[:51] + "…"
+    return [number, name, str(m.registry), str(m.with_findings), str(m.correct), percent(m.share), zone,
+            str(m.findings)]
