@@ -31,6 +31,7 @@ class Earlier:
     remaining: frozenset[Key]  # told then, found now
     fixed: int  # told then, not found now, the site still in the registry
     gone: tuple[str, ...] = ()  # sites told of that have left the registry
+    new: int = 0  # found now, not told then
 
     @property
     def cited(self) -> str:
@@ -75,17 +76,20 @@ def last_letters(journal: Journal, before: dt.date, subject: str, kind: str) -> 
     return latest
 
 
+def compared(journal: Journal, dataset: Dataset, before: dt.date, kind: str) -> dict[str, tuple[Letter, Earlier]]:
+    """Each municipality's last letter before `before`, and how what it told of stands in
+    `dataset` (a letter from a journal older than the history has nothing to compare)."""
+    letters = last_letters(journal, before, dataset.settings.subject, kind)
+    told = journal.told([letter.id for letter in letters.values()])
+    registry = {o.site_key for o in dataset.organizations}
+    return {municipality: (letter, _compare(letter, tuple(told[letter.id]), dataset.findings_of(municipality), registry))
+            for municipality, letter in letters.items() if told.get(letter.id)}
+
+
 def standing(journal: Journal, dataset: Dataset, date: dt.date, kind: str, problems: Problems) -> Standing:
     """How each municipality's earlier findings stand on `date`."""
     result = Standing()
-    letters = last_letters(journal, date, dataset.settings.subject, kind)
-    told = journal.told([letter.id for letter in letters.values()])
-    registry = {o.site_key for o in dataset.organizations}
-    for municipality, letter in letters.items():
-        items = tuple(told.get(letter.id, ()))
-        if not items:  # a journal older than the history: nothing to compare with
-            continue
-        earlier = _compare(letter, items, dataset.findings_of(municipality), registry)
+    for municipality, (letter, earlier) in compared(journal, dataset, date, kind).items():
         for site in earlier.gone:
             problems.warning(f"{municipality}: сайта {site} из письма № {letter.number} больше нет в таблице "
                              "organizations — его ошибки не считаются ни устранёнными, ни оставшимися")
@@ -101,4 +105,4 @@ def _compare(letter: Letter, told: tuple[Told, ...], now: list[Finding], registr
     then = {(t.site_key, t.code) for t in told}
     gone = tuple(dict.fromkeys(t.site for t in told if t.site_key not in registry))
     fixed = {k for k in then - found if k[0] in registry}
-    return Earlier(letter.number, letter.date, told, frozenset(then & found), len(fixed), gone)
+    return Earlier(letter.number, letter.date, told, frozenset(then & found), len(fixed), gone, len(found - then))

@@ -5,12 +5,14 @@ is new, one municipality fixed everything, and one site has left the registry.""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import docx
+import openpyxl
 import pandas as pd
 import pytest
 from conftest import SAMPLE, run_letters
@@ -163,3 +165,36 @@ def test_no_follow_up_makes_first_letters(cycle, tmp_path):
     assert result.returncode == 0, result.stderr
     row = manifest(out / "2024-06-18")[cycle["busiest"]]
     assert "В дополнение" not in text_of(out / "2024-06-18" / row["letter"].replace(".docx", ".pdf"))
+
+
+def test_status_counts_what_was_fixed_against_the_two_tables(cycle, tmp_path):
+    """On 16.06.2024, after May's deadline and before the June letters: every municipality's
+    May letter against the June table."""
+    may = manifest(cycle["out"] / "2024-05-20")
+    number = may[cycle["fixed_all"]]["number"]
+    replied = run_letters("journal", "reply", number, "--number", "12-345", "--date", "10.06.2024",
+                          "--journal", str(cycle["journal"]))
+    assert replied.returncode == 0, replied.stderr
+    export = tmp_path / "статус.xlsx"
+    result = run_letters("status", "--on", "16.06.2024", "--data", str(cycle["june_data"]), "--journal",
+                         str(cycle["journal"]), "--export", str(export))
+    assert result.returncode == 0, result.stderr
+    sheet = openpyxl.load_workbook(export).active
+    header = [cell.value for cell in sheet[2]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=3, values_only=True)}
+    for municipality, row in may.items():
+        figures = expected(cycle, municipality)
+        shown = rows[municipality]
+        assert shown["Письмо №"] == row["number"] and shown["Дата"].date() == dt.date(2024, 5, 20)
+        assert (shown["Ошибок в письме"], shown["Устранено"], shown["Осталось"], shown["Новых"]) == (
+            figures["told"], figures["fixed"], figures["remaining"], figures["new"]), municipality
+        assert bool(shown["Просрочено"]) == (municipality != cycle["fixed_all"]), municipality
+    assert rows[cycle["fixed_all"]]["Ответ"] == "вх. № 12-345 от 10.06.2024"
+    total = rows["Итого по региону"]
+    assert total["Устранено"] == sum(expected(cycle, m)["fixed"] for m in may)
+    assert sheet.freeze_panes == "A3" and sheet.print_title_rows == "2:2"
+    assert sheet.page_setup.orientation == "landscape"
+    terminal = run_letters("status", "--on", "16.06.2024", "--municipality", cycle["busiest"], "--data",
+                           str(cycle["june_data"]), "--journal", str(cycle["journal"]))
+    assert terminal.returncode == 0, terminal.stderr
+    assert cycle["busiest"] in terminal.stdout and "ответа нет" in terminal.stdout

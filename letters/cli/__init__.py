@@ -3,6 +3,6 @@ calls one function of the package and shows the result it returns. `app` holds w
 share and `main()`, the entry point."""
 
 from .app import app, err, main, out
-from . import build, journal, verify, mail, audit, report, version  # noqa: E402,F401 — each registers its commands
+from . import build, journal, verify, mail, audit, report, status, version  # noqa: E402,F401 — each registers its commands
 
 __all__ = ["app", "err", "main", "out"]
