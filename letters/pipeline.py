@@ -22,8 +22,8 @@ from .context import for_document, sample_context
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
 from .failpoints import checkpoint
 from .journal import (
-    CANCELLED, ISSUED, REPLACED, RESERVED, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url, new_build_id,
-    open_journal,
+    CANCELLED, ISSUED, REPLACED, RESERVED, SENT, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url,
+    new_build_id, open_journal,
 )
 from .kinds import EACH, KINDS, PERSONAL, Audience, Kind, all_templates
 from .model import Dataset, Municipality
@@ -254,7 +254,8 @@ class _Build:
             letter = active.get(audience.key)
             if letter is not None and letter.went_out and not self._unchanged_sent(audience, letter):
                 raise _Failed(
-                    f"письмо № {letter.number} для «{audience.key}» уже отправлено, а его содержание "
+                    f"письмо № {letter.number} для «{audience.key}» уже "
+                    f"{'подписано' if letter.status != SENT and letter.signed_file else 'отправлено'}, а его содержание "
                     "теперь другое (изменились данные или шаблоны). Отправленное письмо не перезаписывается: "
                     "верните прежние данные, или соберите новое письмо с новым номером: "
                     "letters build … --reissue (старое будет отмечено как заменённое)"

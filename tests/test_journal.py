@@ -336,3 +336,44 @@ def test_a_journal_named_in_letters_toml_is_used_and_a_relative_path_is_refused(
     listed = run_letters("journal", "--data", str(data))
     assert listed.returncode == 0, listed.stderr
     assert (tmp_path / "отдел.sqlite").is_file()
+
+
+# --- a letter's life after the build: sent by post, signed, answered ---
+
+WITH_UVAT = TABLES["audit"] + ["uvat.ru;widget_missing;15.05.2024;"]  # Уватский: a finding, no e-mail address
+
+
+def test_a_letter_sent_by_post_is_never_overwritten_and_mail_stops_asking_for_it(tmp_path, soffice):
+    url = str(tmp_path / "journal.sqlite")
+    data, out = write_data(tmp_path / "data", audit=WITH_UVAT), tmp_path / "out"
+    assert build(data, out, url).returncode == 0
+    mail = ("mail", "--date", DATE, "--data", str(data), "--out", str(out), "--journal", url)
+    before = run_letters(*mail)
+    assert before.returncode == 1 and "1339/24" in before.stderr and "нет адреса электронной почты" in before.stderr
+    # bad input writes nothing: an unknown route, a date before the letter, a number not in the journal
+    for args, says in ((("--by", "голубь", "--on", "21.05.2024"), "способ отправки «голубь» неизвестен"),
+                       (("--by", "почта", "--on", "19.05.2024"), "раньше даты письма"),
+                       (("--by", "почта", "--on", "21.05.2024", "9999/24"), "номера 9999/24 нет")):
+        wrong = run_letters("journal", "sent", "1339/24", *args, "--journal", url)
+        assert wrong.returncode == 1 and says in wrong.stderr, wrong.stderr
+    assert open_journal(url).find("1339/24").status == ISSUED
+    sent = run_letters("journal", "sent", "1339/24", "--by", "почта", "--on", "21.05.2024",
+                       "--note", "заказное 62500095123456", "--journal", url)
+    assert sent.returncode == 0, sent.stderr
+    assert "1339/24 (Уватский муниципальный район): отправлено — почта 21.05.2024" in sent.stdout
+    letter = open_journal(url).find("1339/24")
+    (delivery,) = letter.deliveries
+    assert (letter.status, delivery.route, delivery.note) == (SENT, "почта", "заказное 62500095123456")
+    assert delivery.sent_at.astimezone().date() == dt.date(2024, 5, 21)
+    again = run_letters("journal", "sent", "1339/24", "--by", "курьер", "--on", "22.05.2024", "--journal", url)
+    assert again.returncode == 1 and "уже отправлено: почта 21.05.2024" in again.stderr
+    after = run_letters(*mail)
+    assert after.returncode == 0, after.stderr
+    assert "нет адреса" not in after.stderr and "Отправлены раньше" in after.stdout and "1339/24" in after.stdout
+    # the data change; the letter that went by post stays as it went
+    pack = {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1339-24 ")}
+    write_data(data, audit=WITH_UVAT + ["uvat.ru;wrong_lko;16.05.2024;"])
+    refused = build(data, out, url)
+    assert refused.returncode == 1 and "письмо № 1339/24 для «Уватский муниципальный район» уже отправлено" in refused.stderr
+    assert {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1339-24 ")} == pack
+    assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
