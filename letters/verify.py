@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .journal import ACTIVE, REPLACED, Journal
+from .journal import ACTIVE, REPLACED, Journal, Letter
 from .packs import MANIFEST, read_manifest, row_paths, sha256
 from .problems import Problems
 
@@ -27,6 +27,7 @@ def verify(folder: Path, journal: Journal | None) -> Problems:
             _check_file(folder, path, digest, problems)
         if journal is not None:
             _check_journal(journal, row, dict(zip(paths, row["sha256"].split(";"))), problems)
+            listed.update(_check_kept(folder, journal.find(row["number"]), problems))
     _check_extra(folder, listed, {p.split("/")[0] for p in listed}, problems)
     if journal is not None and rows:
         _check_missing_packs(journal, folder, {r["number"] for r in rows}, problems)
@@ -52,6 +53,19 @@ def _check_journal(journal: Journal, row: dict, digests: dict[str, str], problem
     for path, digest in digests.items():
         if recorded.get(path) != digest:
             problems.error(f"файл не совпадает с записью журнала (sha256): {path}", file=MANIFEST)
+
+
+def _check_kept(folder: Path, letter: Letter | None, problems: Problems) -> set[str]:
+    """The files the clerk gave the journal (the signed scan, its signature, the reply):
+    there, and as they were recorded."""
+    kept = letter.kept_files() if letter is not None else {}
+    for path, digest in kept.items():
+        file = folder / path
+        if not file.is_file():
+            problems.error(f"файла нет: {path} (он записан в журнал у письма № {letter.number})", file=MANIFEST)
+        elif sha256(file) != digest:
+            problems.error(f"файл изменён после того, как записан в журнал (sha256 не совпадает): {path}", file=MANIFEST)
+    return set(kept)
 
 
 def _check_extra(folder: Path, listed: set[str], packs: set[str], problems: Problems) -> None:

@@ -377,3 +377,41 @@ def test_a_letter_sent_by_post_is_never_overwritten_and_mail_stops_asking_for_it
     assert refused.returncode == 1 and "письмо № 1339/24 для «Уватский муниципальный район» уже отправлено" in refused.stderr
     assert {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1339-24 ")} == pack
     assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
+
+
+def a_pdf(path: Path, pages: int = 1) -> Path:
+    """A scan as a scanner saves it: a real PDF with pages."""
+    import pikepdf
+
+    with pikepdf.new() as pdf:
+        for _ in range(pages):
+            pdf.add_blank_page(page_size=(595, 842))
+        pdf.save(path)
+    return path
+
+
+def test_a_reply_is_linked_to_its_letter_kept_in_its_pack_and_shown(tmp_path, soffice):
+    url = str(tmp_path / "journal.sqlite")
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, url).returncode == 0
+    answer = a_pdf(tmp_path / "скан ответа.PDF")
+    reply = ("journal", "reply", "1337/24", "--number", "01-12/345", "--date", "03.06.2024", "--file", str(answer),
+             "--journal", url)
+    early = run_letters(*reply)
+    assert early.returncode == 1 and "ещё не отправлено" in early.stderr and "letters journal sent 1337/24" in early.stderr
+    assert run_letters("journal", "sent", "1337/24", "--by", "СЭД", "--on", "21.05.2024", "--journal", url).returncode == 0
+    wrong = run_letters(*reply[:5], "--date", "19.05.2024", "--journal", url)
+    assert wrong.returncode == 1 and "раньше даты письма" in wrong.stderr
+    done = run_letters(*reply)
+    assert done.returncode == 0, done.stderr
+    letter = open_journal(url).find("1337/24")
+    assert (letter.reply_number, letter.reply_date) == ("01-12/345", dt.date(2024, 6, 3))
+    kept = out / FOLDER / letter.reply_file
+    assert kept.parent.name.startswith("1337-24 ") and kept.name == "Ответ вх. № 01-12 345 от 03.06.2024.pdf"
+    assert kept.read_bytes() == answer.read_bytes() and sha256(kept) == letter.reply_sha256
+    listing = run_letters("journal", "--journal", url, env={**os.environ, "COLUMNS": "250"})
+    assert "вх. № 01-12/345 от 03.06.2024" in listing.stdout
+    assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
+    kept.write_bytes(kept.read_bytes() + b"%")
+    changed = run_letters("verify", str(out / FOLDER), "--journal", url)
+    assert changed.returncode == 1 and "изменён после того, как записан в журнал" in changed.stderr

@@ -52,8 +52,8 @@ def journal_list(
         register.export(letters, export)
         out.print(f"Журнал выгружен: {export} ({count(len(letters), 'запись', 'записи', 'записей')})")
         return
-    columns = (*register.COLUMNS[:3], "Листов", "Статус", "Примечание")
-    table = Table(*columns, box=None)
+    columns = (*register.COLUMNS[:3], "Листов", "Статус", "Ответ (вх. № и дата)", "Примечание")
+    table = Table(*(c.split(" (")[0] for c in columns), box=None)
     for row in register.register_rows(letters):
         table.add_row(*(row[c] for c in columns))
     out.print(table)

@@ -14,7 +14,7 @@ from .store import STATUS_NAMES, Letter
 
 COLUMNS = (
     "Рег. номер", "Дата", "Адресат", "Краткое содержание", "Кем подписан", "Исполнитель",
-    "Листов", "Экз.", "Дело", "Отметка об отправке", "Статус", "Примечание",
+    "Листов", "Экз.", "Дело", "Отметка об отправке", "Ответ (вх. № и дата)", "Статус", "Примечание",
 )
 
 
@@ -39,6 +39,7 @@ def _row(letter: Letter) -> dict[str, str]:
         "1",
         "",
         _sent(letter),
+        reply(letter),
         STATUS_NAMES.get(letter.status, letter.status),
         _note(letter),
     )))
@@ -60,6 +61,13 @@ def _sent(letter: Letter) -> str:
         who = delivery.reached or ""
         went.append(f"{delivery.route or ''} {stamp}: {who}".strip().rstrip(":"))
     return "; ".join(went)
+
+
+def reply(letter: Letter) -> str:
+    """«вх. № 01-12/345 от 03.06.2024»: the municipality's answer, as the register links it."""
+    if not letter.reply_number:
+        return ""
+    return f"вх. № {letter.reply_number}" + (f" от {dates.numeric(letter.reply_date)}" if letter.reply_date else "")
 
 
 def _note(letter: Letter) -> str:
