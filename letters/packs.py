@@ -216,7 +216,9 @@ class Staging:
         shutil.rmtree(self._old, ignore_errors=True)
 
     def _carry_over(self, packs: list[str]) -> None:
-        ours = set(packs) | {MANIFEST} | {row["letter"].split("/")[0] for row in read_manifest(self.final)}
+        rows = read_manifest(self.final)
+        ours = set(packs) | {MANIFEST} | {row["letter"].split("/")[0] for row in rows}
+        self._carry_over_in_packs({path for row in rows for path in row_paths(row)})
         for entry in self.final.iterdir():
             if entry.name in ours or (self.path / entry.name).exists():
                 continue
@@ -224,6 +226,20 @@ class Staging:
                 shutil.copytree(entry, self.path / entry.name, copy_function=_link)
             else:
                 link_or_copy(entry, self.path / entry.name)
+
+
+    def _carry_over_in_packs(self, written: set[str]) -> None:
+        """A file inside a pack that the build did not write (the signed scan, a reply, a
+        clerk's note) stays in the pack's new folder."""
+        for pack in self.path.iterdir():
+            old = self.final / pack.name
+            if not pack.is_dir() or not old.is_dir():
+                continue
+            for entry in old.rglob("*"):
+                relative = entry.relative_to(self.final).as_posix()
+                if entry.is_file() and relative not in written and not (self.path / relative).exists():
+                    (self.path / relative).parent.mkdir(parents=True, exist_ok=True)
+                    link_or_copy(entry, self.path / relative)
 
 
 def exchange(a: Path, b: Path) -> bool:

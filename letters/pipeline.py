@@ -399,6 +399,7 @@ class _Build:
             sheets="+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets))),
             findings=row.findings,
             content_sha256=pack.content_sha256,
+            deadline=settings.deadline, case_file=settings.case_file,
             files=dict(zip(pack_paths(pack.files, self.request.pdf), row.sha256)),
             addressees=_addressees(pack.audience),
         )

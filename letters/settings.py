@@ -24,7 +24,7 @@ _REQUIRED = {
 }
 _OPTIONAL = {
     "sender": ("fax",),
-    "letter": ("incoming_number", "incoming_date", "appendix_titles"),
+    "letter": ("incoming_number", "incoming_date", "appendix_titles", "case_file"),
     "numbering": ("pattern", "first"),
     "circular": ("addressee", "by_list", "greeting", "region"),
 }
@@ -95,6 +95,7 @@ def read_settings(folder: Path, problems: Problems) -> Settings | None:
         incoming_date=_text(letter, "letter", "incoming_date", problems, default=""),
         appendix_titles=tuple(clean_text(t).strip() for t in titles),
         circular=_circular(raw, problems),
+        case_file=_text(letter, "letter", "case_file", problems, default=""),
     )
 
 
@@ -219,7 +220,7 @@ def _date(value, section: str, key: str, problems: Problems):
 
 # --- [mail]: how `letters mail` sends the packs (every key may be left out) ---
 
-_MAIL_KEYS = ("from", "subject", "rate", "reply_to", "bcc", "smtp")
+_MAIL_KEYS = ("from", "subject", "rate", "reply_to", "bcc", "smtp", "signed_only")
 _MAIL_PLACEHOLDERS = {"number", "date", "subject", "municipality"}
 
 
@@ -279,9 +280,13 @@ def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> 
                        file=FILE, column="[mail] bcc")
         bcc = []
     smtp = _text(section, "mail", "smtp", problems, default="")
+    signed_only = section.get("signed_only", False)
+    if not isinstance(signed_only, bool):
+        problems.error("signed_only: true (отправлять только подписанные письма) или false, без кавычек",
+                       file=FILE, column="[mail] signed_only")
     if len(problems.errors) > before:
         return None
     return MailSettings(
         address=address, name=clean_text(name).strip(), subject=subject, rate=rate, reply_to=reply_to,
-        bcc=tuple(a.strip() for a in bcc), smtp=smtp,
+        bcc=tuple(a.strip() for a in bcc), smtp=smtp, signed_only=signed_only,
     )

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
+import openpyxl
 import pytest
 from conftest import TABLES, run_letters, write_data
 
@@ -255,6 +255,9 @@ def test_killed_builds_on_postgresql_too(point, postgres_url, tmp_path, soffice)
 def test_journal_lists_exports_and_cancels(tmp_path, soffice):
     url = str(tmp_path / "journal.sqlite")
     data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    settings = data / "letters.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("[numbering]", 'case_file = "01-15"\n\n[numbering]'),
+                        encoding="utf-8")
     assert build(data, out, url).returncode == 0
     listing = run_letters("journal", "--journal", url, "--municipality", "ишим")
     assert "1338/24" in listing.stdout and "1337/24" not in listing.stdout
@@ -263,14 +266,29 @@ def test_journal_lists_exports_and_cancels(tmp_path, soffice):
     assert run_letters("journal", "cancel", "1337/24", "--why", "ещё раз", "--journal", url).returncode == 1
     for name in ("register.xlsx", "register.csv"):
         assert run_letters("journal", "--journal", url, "--export", str(tmp_path / name)).returncode == 0
-    table = pd.read_excel(tmp_path / "register.xlsx", dtype=str, engine="openpyxl")
-    assert list(table.columns[:7]) == ["Рег. номер", "Дата", "Адресат", "Краткое содержание", "Кем подписан", "Исполнитель", "Листов"]
-    first = table.iloc[0]
-    assert (first["Рег. номер"], first["Дата"], first["Статус"], first["Примечание"]) == ("1337/24", DATE, "аннулирован", "направлено ошибочно")
+    sheet = openpyxl.load_workbook(tmp_path / "register.xlsx").active
+    assert sheet["A1"].value == "Журнал регистрации исходящих писем за 2024 год" and sheet["A1"].font.bold
+    header = [c.value for c in sheet[2]]
+    assert header[:12] == ["Рег. номер", "Дата", "Адресат", "Краткое содержание", "Листов", "Экз.", "Исполнитель",
+                           "Кем подписан", "Отметка об отправке", "Срок исполнения", "Ответ (вх. № и дата)", "Дело"]
+    assert all(c.font.bold and c.alignment.wrap_text for c in sheet[2])
+    first = {name: cell.value for name, cell in zip(header, sheet[3])}
+    assert (first["Рег. номер"], first["Статус"], first["Примечание"]) == ("1337/24", "аннулирован", "направлено ошибочно")
+    assert first["Дата"] == dt.datetime(2024, 5, 20) and sheet["B3"].number_format == "DD.MM.YYYY"
+    assert first["Срок исполнения"] == dt.datetime(2024, 6, 14) and first["Экз."] == 1
     assert first["Адресат"] == "Тюменский муниципальный район: Главе Тюменского муниципального района И.И. Иванову"
-    assert first["Листов"] == "2+3"
+    assert first["Листов"] == "2+3" and first["Дело"] == "01-15"
+    # laid out to print: the header frozen and filtered, A4 landscape, the header on every page
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:N4"
+    assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9  # A4
+    assert sheet.print_title_rows == "$2:$2" and sheet.print_area == "'Журнал'!$A$1:$N$4"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+    assert sheet.column_dimensions["C"].width > 30 and sheet.column_dimensions["A"].width >= 10
     with open(tmp_path / "register.csv", encoding="utf-8-sig", newline="") as handle:
-        assert [r["Рег. номер"] for r in csv.DictReader(handle, delimiter=";")] == ["1337/24", "1338/24"]
+        table = list(csv.DictReader(handle, delimiter=";"))
+    assert list(table[0])[:12] == header[:12]
+    assert [(r["Рег. номер"], r["Дата"], r["Срок исполнения"]) for r in table] == [
+        ("1337/24", DATE, "14.06.2024"), ("1338/24", DATE, "14.06.2024")]
 
 
 def test_verify_reports_missing_changed_and_extra_files(tmp_path, soffice):
@@ -412,6 +430,29 @@ def test_a_reply_is_linked_to_its_letter_kept_in_its_pack_and_shown(tmp_path, so
     listing = run_letters("journal", "--journal", url, env={**os.environ, "COLUMNS": "250"})
     assert "вх. № 01-12/345 от 03.06.2024" in listing.stdout
     assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
+    export = tmp_path / "журнал.xlsx"
+    assert run_letters("journal", "--journal", url, "--export", str(export)).returncode == 0
+    sheet = openpyxl.load_workbook(export).active
+    row = {header.value: cell.value for header, cell in zip(sheet[2], sheet[3])}
+    assert row["Ответ (вх. № и дата)"] == "вх. № 01-12/345 от 03.06.2024"
+    assert row["Отметка об отправке"] == "СЭД 21.05.2024"
     kept.write_bytes(kept.read_bytes() + b"%")
     changed = run_letters("verify", str(out / FOLDER), "--journal", url)
     assert changed.returncode == 1 and "изменён после того, как записан в журнал" in changed.stderr
+
+
+def test_a_signed_letter_keeps_its_scan_through_reruns_and_is_never_overwritten(tmp_path, soffice):
+    url = str(tmp_path / "journal.sqlite")
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, url).returncode == 0
+    scan = a_pdf(tmp_path / "скан.pdf", pages=2)
+    signed = run_letters("journal", "signed", "1338/24", "--file", str(scan), "--journal", url)
+    assert signed.returncode == 0, signed.stderr
+    kept = out / FOLDER / open_journal(url).find("1338/24").signed_file
+    assert build(data, out, url).returncode == 0
+    assert kept.read_bytes() == scan.read_bytes()
+    assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
+    write_data(data, audit=TABLES["audit"] + ["skazka-ishim.ru;wrong_lko;16.05.2024;"])
+    refused = build(data, out, url)
+    assert refused.returncode == 1 and "письмо № 1338/24 для «Город Ишим» уже подписано" in refused.stderr
+    assert kept.read_bytes() == scan.read_bytes()

@@ -100,6 +100,10 @@ def _copy(built: Path, target: Path, journal_url: str) -> Case:
         _copy_journal(built / "journal.sqlite", journal_url)
     else:
         shutil.copyfile(built / "journal.sqlite", journal_url)
+    engine = sa.create_engine(location_url(journal_url))
+    with engine.begin() as connection:  # the copy's packs are the copy's: `journal signed` writes there
+        connection.execute(letters.update().values(out_dir=str((target / "out").resolve())))
+    engine.dispose()
     return Case(target / "data", target / "out", journal_url)
 
 
@@ -480,3 +484,75 @@ def test_the_rate_spaces_the_messages():
         limit.wait()
         now[0] += 0.5  # sending takes half a second
     assert slept == [2.5, 2.5]  # 20 a minute: one every 3 s
+
+
+# --- the signed copy ---
+
+def a_pdf(path: Path) -> Path:
+    import pikepdf
+
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page(page_size=(595, 842))
+        pdf.save(path)
+    return path
+
+
+def sign(case: Case, number: str, *files: Path) -> subprocess.CompletedProcess:
+    args = ["--file", str(files[0])] + (["--sig", str(files[1])] if len(files) > 1 else [])
+    return run_letters("journal", "signed", number, *args, "--journal", case.journal)
+
+
+def test_the_signed_scan_and_its_signature_go_in_place_of_the_generated_letter(case, tmp_path):
+    empty, text = tmp_path / "пустой.pdf", tmp_path / "не скан.pdf"
+    empty.write_bytes(b"")
+    text.write_text("это не PDF", encoding="utf-8")
+    for bad, says in ((empty, "пустой"), (text, "не PDF"), (tmp_path / "нет.pdf", "не найден")):
+        refused = sign(case, "1337/24", bad)
+        assert refused.returncode == 1 and says in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+    assert case.letter("1337/24").signed_file is None
+    scan, signature = a_pdf(tmp_path / "scan.pdf"), tmp_path / "scan.pdf.sig"
+    signature.write_bytes(bytes.fromhex("3082") + b"detached CMS signature")
+    signed = sign(case, "1337/24", scan, signature)
+    assert signed.returncode == 0, signed.stderr
+    letter = case.letter("1337/24")
+    kept = case.folder / letter.signed_file
+    assert kept.name == "Письмо 1337-24 (подписано).pdf" and kept.read_bytes() == scan.read_bytes()
+    assert (case.folder / letter.signature_file).read_bytes() == signature.read_bytes()
+    assert run_letters("verify", str(case.folder), "--journal", case.journal).returncode == 0
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as url:
+        result = send(case, url, only=(TYUMEN,))
+    assert not result.problems.has_errors, errors(result)
+    (message,) = mailbox.to("glava@atmr.ru")
+    attached = {part.get_filename(): part.get_content() for part in message.message.iter_attachments()}
+    assert list(attached)[:2] == ["Письмо 1337-24 (подписано).pdf", "Письмо 1337-24 (подписано).pdf.sig"]
+    assert "Письмо 1337-24.pdf" not in attached and len(attached) == 5  # + appendices 1–3
+    assert attached["Письмо 1337-24 (подписано).pdf"] == scan.read_bytes()
+    assert attached["Письмо 1337-24 (подписано).pdf.sig"] == signature.read_bytes()
+    again = sign(case, "1337/24", scan)
+    assert again.returncode == 1 and "отправлено с этим сканом" in again.stderr
+
+
+def test_a_changed_scan_is_caught_by_verify_and_never_mailed(case, tmp_path):
+    assert sign(case, "1338/24", a_pdf(tmp_path / "scan.pdf")).returncode == 0
+    kept = case.folder / case.letter("1338/24").signed_file
+    kept.write_bytes(kept.read_bytes() + b"%")
+    checked = run_letters("verify", str(case.folder), "--journal", case.journal)
+    assert checked.returncode == 1 and kept.name in checked.stderr and "записан в журнал" in checked.stderr
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as url:
+        result = send(case, url, only=(ISHIM,))
+    assert "1338/24" in errors(result) and kept.name in errors(result) and not mailbox.messages
+
+
+def test_signed_only_refuses_letters_that_are_not_signed(case, tmp_path):
+    with (case.data / "letters.toml").open("a", encoding="utf-8") as handle:
+        handle.write("signed_only = true\n")  # under [mail]
+    assert sign(case, "1340/24", a_pdf(tmp_path / "scan.pdf")).returncode == 0
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as url:
+        result = send(case, url)
+    assert [m.message["Subject"].split()[2] for m in mailbox.messages] == ["1340/24"]
+    assert "1337/24" in errors(result) and "1338/24" in errors(result) and "signed_only" in errors(result)
+    assert "letters journal signed 1337/24" in errors(result)
+    assert case.letter("1337/24").status == ISSUED

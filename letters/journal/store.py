@@ -541,6 +541,8 @@ class IssuedPack:
     content_sha256: str
     files: dict[str, str]
     addressees: tuple[Addressee, ...] | None = None  # None: the deliveries stay as they are
+    deadline: dt.date | None = None  # None: as the journal has it
+    case_file: str | None = None
 
     @classmethod
     def from_manifest(cls, letter: Letter, row: dict) -> IssuedPack:
@@ -560,6 +562,7 @@ def _issue(connection, record: IssuedPack, stamp: dt.datetime) -> None:
         addressee=record.addressee, subject=record.subject, signer=record.signer, executor=record.executor,
         sheets=record.sheets, findings=record.findings, content_sha256=record.content_sha256,
         issued_at=current.issued_at or stamp, updated_at=stamp,
+        **{k: v for k, v in (("deadline", record.deadline), ("case_file", record.case_file)) if v is not None},
     ))
     if record.addressees is not None:
         _set_deliveries(connection, record.letter_id, record.addressees)

@@ -80,6 +80,11 @@ def prepare(request, settings: Settings, mail_settings: MailSettings, journal: J
             outgoing = _outgoing(request, item, delivery, stem, mail_settings, plan, problems)
             if outgoing is None:
                 continue
+            if mail_settings.signed_only and not item.letter.signed_file:
+                problems.error(f"№ {item.letter.number} ({delivery.municipality}): письмо не подписано, а в letters.toml "
+                               "[mail] signed_only = true — отправляются только подписанные. Добавьте скан подписанного "
+                               f"письма: letters journal signed {item.letter.number} --file скан.pdf")
+                break
             files = files if files is not None else _attachments(item.row, item.letter, request, journal, problems)
             if files is False:
                 break
@@ -239,6 +244,32 @@ def _attachments(row: dict, letter: Letter, request, journal: Journal,
                 f"Отправляется только то, что собрала программа: верните файл или пересоберите пакет ({rebuild})",
                 file=MANIFEST,
             )
+            return False
+        files.append((Path(path).name, data))
+    if letter.signed_file:  # the signed scan (and its signature) goes in place of the generated letter
+        signed = _signed(letter, request, problems)
+        if signed is False:
+            return False
+        files[0:1] = signed
+    return files
+
+
+def _signed(letter: Letter, request, problems: Problems) -> list[tuple[str, bytes]] | bool:
+    """The signed scan and its signature as `letters journal signed` put them in the pack."""
+    files = []
+    for path, digest in ((letter.signed_file, letter.signed_sha256), (letter.signature_file, letter.signature_sha256)):
+        if not path:
+            continue
+        try:
+            data = (request.folder / path).read_bytes()
+        except OSError:
+            problems.error(f"№ {letter.number}: подписанного скана нет: {path} — письмо не отправлено; положите его "
+                           f"снова: letters journal signed {letter.number} --file скан.pdf", file=MANIFEST)
+            return False
+        if hashlib.sha256(data).hexdigest() != digest:
+            problems.error(f"№ {letter.number}: файл изменён после того, как записан в журнал (sha256): {path} — "
+                           f"письмо не отправлено; положите скан снова: letters journal signed {letter.number} "
+                           "--file скан.pdf", file=MANIFEST)
             return False
         files.append((Path(path).name, data))
     return files

@@ -23,7 +23,8 @@ from ..packs import safe_name
 from .outcome import WRITTEN, Outcome
 
 OUTBOX = "outbox"
-_SUBTYPES = {"pdf": "pdf", "docx": "vnd.openxmlformats-officedocument.wordprocessingml.document"}
+_SUBTYPES = {"pdf": "pdf", "docx": "vnd.openxmlformats-officedocument.wordprocessingml.document",
+             "sig": "pkcs7-signature"}  # a detached signature (CAdES/PKCS#7), as КриптоАРМ saves it
 CRLF = compat32.clone(linesep="\r\n")
 
 
