@@ -253,7 +253,7 @@ def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> 
             "from = \"Департамент информатизации <di@72to.ru>\"", file=FILE, column="[mail] from",
         )
     if "from" not in section:
-        name = settings.sender.name
+        name = readable_name(settings.sender.name, settings.sender.name_genitive)
     subject = _text(section, "mail", "subject", problems, default=DEFAULT_MAIL_SUBJECT)
     try:
         fields = {f for _, f, _, _ in string.Formatter().parse(subject) if f is not None}
@@ -290,3 +290,20 @@ def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> 
         address=address, name=clean_text(name).strip(), subject=subject, rate=rate, reply_to=reply_to,
         bcc=tuple(a.strip() for a in bcc), smtp=smtp, signed_only=signed_only,
     )
+
+
+def readable_name(name: str, genitive: str) -> str:
+    """A name the letterhead writes in capitals, as a person writes it: «ДЕПАРТАМЕНТ
+    ИНФОРМАТИЗАЦИИ ТЮМЕНСКОЙ ОБЛАСТИ» → «Департамент информатизации Тюменской области».
+    The capital letters of proper names come from the genitive form letters.toml also
+    holds («Департамента информатизации Тюменской области»); a name not in capitals is
+    left as written."""
+    if not name.isupper():
+        return name
+    cases = {word.casefold()[:5]: word[0].isupper() for word in genitive.split()}
+    words = []
+    for n, word in enumerate(name.split()):
+        lower = word.lower()
+        capital = n == 0 or cases.get(lower[:5], False)
+        words.append(lower[:1].upper() + lower[1:] if capital else lower)
+    return " ".join(words)

@@ -9,7 +9,7 @@ from .journal import ACTIVE, REPLACED, Journal, Letter
 from .packs import MANIFEST, read_manifest, row_paths, sha256
 from .problems import Problems
 
-_NOT_PACKS = {MANIFEST, "outbox"}
+_NOT_PACKS = {MANIFEST, "outbox", "sent"}  # the previews and the copies of what `letters mail` sent
 
 
 def verify(folder: Path, journal: Journal | None) -> Problems:

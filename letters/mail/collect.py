@@ -20,6 +20,7 @@ from ..model import MailSettings, Settings
 from ..names import choose
 from ..packs import MANIFEST, PackFiles, read_manifest, row_paths
 from ..problems import Problems
+from .body import Body
 from .compose import CRLF, compose, file_stem, new_message_id
 from .outcome import ALREADY, CONFIRMED, Outcome
 
@@ -62,7 +63,8 @@ class _Letter:
 
 
 def prepare(request, settings: Settings, mail_settings: MailSettings, journal: Journal, problems: Problems,
-            progress) -> Plan:
+            progress, body: Body, greetings: dict[str, str]) -> Plan:
+    """What to send now; `greetings` by municipality («Уважаемая Мария Сергеевна!»)."""
     letters = _letters(request, journal, problems)
     numbers = {item.row["number"] for item in letters}
     for number in request.retry:
@@ -92,6 +94,8 @@ def prepare(request, settings: Settings, mail_settings: MailSettings, journal: J
                 number=item.letter.number, date=item.row["date"], municipality=delivery.municipality,
                 addressee=delivery.addressee, to=outgoing.to, message_id=outgoing.message_id, settings=settings,
                 mail_settings=mail_settings, attachments=files, sheets=item.row["appendix_sheets"].split(";"),
+                body=body, greeting=greetings.get(delivery.municipality)
+                or (settings.circular.greeting if len(item.letter.deliveries) > 1 else ""),
             )
             outgoing.data = message.as_bytes(policy=CRLF)
             plan.ready.append(outgoing)
@@ -201,7 +205,8 @@ def _outgoing(request, item: _Letter, delivery: Delivery, stem: str, mail_settin
         problems.error(
             f"{title}: нет адреса электронной почты — письмо не отправлено. Впишите адрес главы в столбец "
             "«Электронная почта» таблицы municipalities (несколько адресов — через «;»), пересоберите "
-            f"({rebuild}: пакет не изменится) и повторите рассылку; или отправьте это письмо иначе", file=MANIFEST,
+            f"({rebuild}: пакет не изменится) и повторите рассылку; или отправьте это письмо иначе и отметьте это в "
+            f"журнале: letters journal sent {number} --by почта --on ДД.ММ.ГГГГ", file=MANIFEST,
         )
         return None
     if len(addresses) + len(mail_settings.bcc) > MAX_RECIPIENTS:
