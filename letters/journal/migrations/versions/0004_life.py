@@ -34,12 +34,19 @@ COLUMNS = (
 
 
 def upgrade() -> None:
-    # nullable columns: SQLite adds them in place, the partial unique index stays as it is
+    # nullable columns: SQLite adds them in place, the partial unique index stays as it is;
+    # a SQLite journal taken back to 0003 still has them (see downgrade)
+    present = {column["name"] for column in sa.inspect(op.get_bind()).get_columns("letters")}
     for name, kind in COLUMNS:
-        op.add_column("letters", sa.Column(name, kind))
+        if name not in present:
+            op.add_column("letters", sa.Column(name, kind))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("letters") as batch:
-        for name, _ in reversed(COLUMNS):
-            batch.drop_column(name)
+    # On SQLite the columns stay, unused (nullable, so 0003 never notices them): dropping a
+    # column would make SQLite rebuild the table, and with foreign keys on, dropping the
+    # old table deletes the letters' files and deliveries (see 0003).
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    for name, _ in reversed(COLUMNS):
+        op.drop_column("letters", name)
