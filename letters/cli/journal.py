@@ -102,7 +102,7 @@ def journal_signed(
     ctx: typer.Context,
     number: Annotated[str, typer.Argument(help="Регистрационный номер, например 1337/24.")],
     file: Annotated[Path, typer.Option("--file", help="Скан подписанного письма, PDF.")],
-    sig: Annotated[Optional[Path], typer.Option("--sig", help="Открепленная электронная подпись скана (.sig).")] = None,
+    sig: Annotated[Optional[Path], typer.Option("--sig", help="Откреплённая электронная подпись скана (.sig).")] = None,
     journal: JournalOption = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
 ) -> None:
