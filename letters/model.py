@@ -119,6 +119,7 @@ class Settings:
     incoming_date: str = ""
     appendix_titles: tuple[str, str, str] = DEFAULT_APPENDIX_TITLES
     circular: CircularWording = CircularWording()
+    case_file: str = ""  # the register's «Дело»: the file of the nomenclature the letters are kept in
 
 
 @dataclass
@@ -164,3 +165,4 @@ class MailSettings:
     reply_to: str = ""
     bcc: tuple[str, ...] = ()  # the department's own archive copy
     smtp: str = ""  # smtp://user@host:port or smtps://…; the password never here
+    signed_only: bool = False  # mail only letters whose signed scan is in the journal

@@ -25,8 +25,8 @@ from .draft import folder_name as draft_folder
 from .failpoints import checkpoint
 from .followup import Standing, standing, told_of
 from .journal import (
-    CANCELLED, ISSUED, REPLACED, RESERVED, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url, new_build_id,
-    open_journal,
+    CANCELLED, ISSUED, REPLACED, RESERVED, SENT, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url,
+    new_build_id, open_journal,
 )
 from .kinds import EACH, KINDS, PERSONAL, Audience, Kind, all_templates
 from .model import Dataset, Municipality
@@ -399,7 +399,8 @@ class _Build:
             letter = active.get(audience.key)
             if letter is not None and letter.went_out and not self._unchanged_sent(audience, letter):
                 raise _Failed(
-                    f"письмо № {letter.number} для «{audience.key}» уже отправлено, а его содержание "
+                    f"письмо № {letter.number} для «{audience.key}» уже "
+                    f"{'подписано' if letter.status != SENT and letter.signed_file else 'отправлено'}, а его содержание "
                     "теперь другое (изменились данные или шаблоны). Отправленное письмо не перезаписывается: "
                     "верните прежние данные, или соберите новое письмо с новым номером: "
                     "letters build … --reissue (старое будет отмечено как заменённое)"
@@ -556,6 +557,7 @@ class _Build:
             sheets="+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets))),
             findings=row.findings,
             content_sha256=pack.content_sha256,
+            deadline=settings.deadline, case_file=settings.case_file,
             files=dict(zip(pack_paths(pack.files, self._with_pdf(pack)), row.sha256)),
             addressees=_addressees(pack.audience),
             told=tuple(t for m in pack.audience.municipalities for t in told_of(self.dataset.findings_of(m.name), m.name)),

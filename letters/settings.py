@@ -24,7 +24,7 @@ _REQUIRED = {
 }
 _OPTIONAL = {
     "sender": ("fax",),
-    "letter": ("incoming_number", "incoming_date", "appendix_titles"),
+    "letter": ("incoming_number", "incoming_date", "appendix_titles", "case_file"),
     "numbering": ("pattern", "first"),
     "circular": ("addressee", "by_list", "greeting", "region"),
 }
@@ -95,6 +95,7 @@ def read_settings(folder: Path, problems: Problems) -> Settings | None:
         incoming_date=_text(letter, "letter", "incoming_date", problems, default=""),
         appendix_titles=tuple(clean_text(t).strip() for t in titles),
         circular=_circular(raw, problems),
+        case_file=_text(letter, "letter", "case_file", problems, default=""),
     )
 
 
@@ -219,7 +220,7 @@ def _date(value, section: str, key: str, problems: Problems):
 
 # --- [mail]: how `letters mail` sends the packs (every key may be left out) ---
 
-_MAIL_KEYS = ("from", "subject", "rate", "reply_to", "bcc", "smtp")
+_MAIL_KEYS = ("from", "subject", "rate", "reply_to", "bcc", "smtp", "signed_only")
 _MAIL_PLACEHOLDERS = {"number", "date", "subject", "municipality"}
 
 
@@ -252,7 +253,7 @@ def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> 
             "from = \"Департамент информатизации <di@72to.ru>\"", file=FILE, column="[mail] from",
         )
     if "from" not in section:
-        name = settings.sender.name
+        name = readable_name(settings.sender.name, settings.sender.name_genitive)
     subject = _text(section, "mail", "subject", problems, default=DEFAULT_MAIL_SUBJECT)
     try:
         fields = {f for _, f, _, _ in string.Formatter().parse(subject) if f is not None}
@@ -279,9 +280,30 @@ def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> 
                        file=FILE, column="[mail] bcc")
         bcc = []
     smtp = _text(section, "mail", "smtp", problems, default="")
+    signed_only = section.get("signed_only", False)
+    if not isinstance(signed_only, bool):
+        problems.error("signed_only: true (отправлять только подписанные письма) или false, без кавычек",
+                       file=FILE, column="[mail] signed_only")
     if len(problems.errors) > before:
         return None
     return MailSettings(
         address=address, name=clean_text(name).strip(), subject=subject, rate=rate, reply_to=reply_to,
-        bcc=tuple(a.strip() for a in bcc), smtp=smtp,
+        bcc=tuple(a.strip() for a in bcc), smtp=smtp, signed_only=signed_only,
     )
+
+
+def readable_name(name: str, genitive: str) -> str:
+    """A name the letterhead writes in capitals, as a person writes it: «ДЕПАРТАМЕНТ
+    ИНФОРМАТИЗАЦИИ ТЮМЕНСКОЙ ОБЛАСТИ» → «Департамент информатизации Тюменской области».
+    The capital letters of proper names come from the genitive form letters.toml also
+    holds («Департамента информатизации Тюменской области»); a name not in capitals is
+    left as written."""
+    if not name.isupper():
+        return name
+    cases = {word.casefold()[:5]: word[0].isupper() for word in genitive.split()}
+    words = []
+    for n, word in enumerate(name.split()):
+        lower = word.lower()
+        capital = n == 0 or cases.get(lower[:5], False)
+        words.append(lower[:1].upper() + lower[1:] if capital else lower)
+    return " ".join(words)

@@ -41,6 +41,7 @@ def verify(folder: Path, journal: Journal | None) -> Problems:
         if journal is not None:
             letter = _check_journal(journal, folder, row, dict(zip(paths, row["sha256"].split(";"))), problems)
             letters += [letter] if letter else []
+            listed.update(_check_kept(folder, letter, problems))
     _check_extra(folder, listed, {p.split("/")[0] for p in listed}, problems)
     if journal is not None:
         _check_missing_packs(journal, folder, {r["number"] for r in rows}, problems)
@@ -90,6 +91,19 @@ def _fields(row: dict, letter: Letter) -> dict[str, tuple[str, str]]:
         "findings": (row["findings"], str(letter.findings)),
         "kind": (row["kind"], letter.kind),
     }
+
+
+def _check_kept(folder: Path, letter: Letter | None, problems: Problems) -> set[str]:
+    """The files the clerk gave the journal (the signed scan, its signature, the reply):
+    there, and as they were recorded."""
+    kept = letter.kept_files() if letter is not None else {}
+    for path, digest in kept.items():
+        file = folder / path
+        if not file.is_file():
+            problems.error(f"файла нет: {path} (он записан в журнал у письма № {letter.number})", file=MANIFEST)
+        elif sha256(file) != digest:
+            problems.error(f"файл изменён после того, как записан в журнал (sha256 не совпадает): {path}", file=MANIFEST)
+    return set(kept)
 
 
 def _check_extra(folder: Path, listed: set[str], packs: set[str], problems: Problems) -> None:

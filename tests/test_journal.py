@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
+import openpyxl
 import pytest
 from conftest import TABLES, run_letters, write_data
 
@@ -255,6 +255,9 @@ def test_killed_builds_on_postgresql_too(point, postgres_url, tmp_path, soffice)
 def test_journal_lists_exports_and_cancels(tmp_path, soffice):
     url = str(tmp_path / "journal.sqlite")
     data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    settings = data / "letters.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("[numbering]", 'case_file = "01-15"\n\n[numbering]'),
+                        encoding="utf-8")
     assert build(data, out, url).returncode == 0
     listing = run_letters("journal", "--journal", url, "--municipality", "ишим")
     assert "1338/24" in listing.stdout and "1337/24" not in listing.stdout
@@ -263,14 +266,29 @@ def test_journal_lists_exports_and_cancels(tmp_path, soffice):
     assert run_letters("journal", "cancel", "1337/24", "--why", "ещё раз", "--journal", url).returncode == 1
     for name in ("register.xlsx", "register.csv"):
         assert run_letters("journal", "--journal", url, "--export", str(tmp_path / name)).returncode == 0
-    table = pd.read_excel(tmp_path / "register.xlsx", dtype=str, engine="openpyxl")
-    assert list(table.columns[:7]) == ["Рег. номер", "Дата", "Адресат", "Краткое содержание", "Кем подписан", "Исполнитель", "Листов"]
-    first = table.iloc[0]
-    assert (first["Рег. номер"], first["Дата"], first["Статус"], first["Примечание"]) == ("1337/24", DATE, "аннулирован", "направлено ошибочно")
+    sheet = openpyxl.load_workbook(tmp_path / "register.xlsx").active
+    assert sheet["A1"].value == "Журнал регистрации исходящих писем за 2024 год" and sheet["A1"].font.bold
+    header = [c.value for c in sheet[2]]
+    assert header[:12] == ["Рег. номер", "Дата", "Адресат", "Краткое содержание", "Листов", "Экз.", "Исполнитель",
+                           "Кем подписан", "Отметка об отправке", "Срок исполнения", "Ответ (вх. № и дата)", "Дело"]
+    assert all(c.font.bold and c.alignment.wrap_text for c in sheet[2])
+    first = {name: cell.value for name, cell in zip(header, sheet[3])}
+    assert (first["Рег. номер"], first["Статус"], first["Примечание"]) == ("1337/24", "аннулирован", "направлено ошибочно")
+    assert first["Дата"] == dt.datetime(2024, 5, 20) and sheet["B3"].number_format == "DD.MM.YYYY"
+    assert first["Срок исполнения"] == dt.datetime(2024, 6, 14) and first["Экз."] == 1
     assert first["Адресат"] == "Тюменский муниципальный район: Главе Тюменского муниципального района И.И. Иванову"
-    assert first["Листов"] == "2+3"
+    assert first["Листов"] == "2+3" and first["Дело"] == "01-15"
+    # laid out to print: the header frozen and filtered, A4 landscape, the header on every page
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref == "A2:N4"
+    assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9  # A4
+    assert sheet.print_title_rows == "$2:$2" and sheet.print_area == "'Журнал'!$A$1:$N$4"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToWidth == 1
+    assert sheet.column_dimensions["C"].width > 30 and sheet.column_dimensions["A"].width >= 10
     with open(tmp_path / "register.csv", encoding="utf-8-sig", newline="") as handle:
-        assert [r["Рег. номер"] for r in csv.DictReader(handle, delimiter=";")] == ["1337/24", "1338/24"]
+        table = list(csv.DictReader(handle, delimiter=";"))
+    assert list(table[0])[:12] == header[:12]
+    assert [(r["Рег. номер"], r["Дата"], r["Срок исполнения"]) for r in table] == [
+        ("1337/24", DATE, "14.06.2024"), ("1338/24", DATE, "14.06.2024")]
 
 
 def test_verify_reports_missing_changed_and_extra_files(tmp_path, soffice):
@@ -336,3 +354,105 @@ def test_a_journal_named_in_letters_toml_is_used_and_a_relative_path_is_refused(
     listed = run_letters("journal", "--data", str(data))
     assert listed.returncode == 0, listed.stderr
     assert (tmp_path / "отдел.sqlite").is_file()
+
+
+# --- a letter's life after the build: sent by post, signed, answered ---
+
+WITH_UVAT = TABLES["audit"] + ["uvat.ru;widget_missing;15.05.2024;"]  # Уватский: a finding, no e-mail address
+
+
+def test_a_letter_sent_by_post_is_never_overwritten_and_mail_stops_asking_for_it(tmp_path, soffice):
+    url = str(tmp_path / "journal.sqlite")
+    data, out = write_data(tmp_path / "data", audit=WITH_UVAT), tmp_path / "out"
+    assert build(data, out, url).returncode == 0
+    mail = ("mail", "--date", DATE, "--data", str(data), "--out", str(out), "--journal", url)
+    before = run_letters(*mail)
+    assert "1339/24" in before.stderr and "нет адреса электронной почты" in before.stderr
+    # bad input writes nothing: an unknown route, a date before the letter, a number not in the journal
+    for args, says in ((("--by", "голубь", "--on", "21.05.2024"), "способ отправки «голубь» неизвестен"),
+                       (("--by", "почта", "--on", "19.05.2024"), "раньше даты письма"),
+                       (("--by", "почта", "--on", "21.05.2024", "9999/24"), "номера 9999/24 нет")):
+        wrong = run_letters("journal", "sent", "1339/24", *args, "--journal", url)
+        assert wrong.returncode == 1 and says in wrong.stderr, wrong.stderr
+    assert open_journal(url).find("1339/24").status == ISSUED
+    sent = run_letters("journal", "sent", "1339/24", "--by", "почта", "--on", "21.05.2024",
+                       "--note", "заказное 62500095123456", "--journal", url)
+    assert sent.returncode == 0, sent.stderr
+    assert "1339/24 (Уватский муниципальный район): отправлено — почта 21.05.2024" in sent.stdout
+    letter = open_journal(url).find("1339/24")
+    (delivery,) = letter.deliveries
+    assert (letter.status, delivery.route, delivery.note) == (SENT, "почта", "заказное 62500095123456")
+    assert delivery.sent_at.astimezone().date() == dt.date(2024, 5, 21)
+    again = run_letters("journal", "sent", "1339/24", "--by", "курьер", "--on", "22.05.2024", "--journal", url)
+    assert again.returncode == 1 and "уже отправлено: почта 21.05.2024" in again.stderr
+    after = run_letters(*mail)
+    assert after.returncode == 0, after.stderr
+    assert "нет адреса" not in after.stderr and "Отправлены раньше" in after.stdout and "1339/24" in after.stdout
+    # the data change; the letter that went by post stays as it went
+    pack = {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1339-24 ")}
+    write_data(data, audit=WITH_UVAT + ["uvat.ru;wrong_lko;16.05.2024;"])
+    refused = build(data, out, url)
+    assert refused.returncode == 1 and "письмо № 1339/24 для «Уватский муниципальный район» уже отправлено" in refused.stderr
+    assert {k: v for k, v in inodes(out / FOLDER).items() if k.startswith("1339-24 ")} == pack
+    assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
+
+
+def a_pdf(path: Path, pages: int = 1) -> Path:
+    """A scan as a scanner saves it: a real PDF with pages."""
+    import pikepdf
+
+    with pikepdf.new() as pdf:
+        for _ in range(pages):
+            pdf.add_blank_page(page_size=(595, 842))
+        pdf.save(path)
+    return path
+
+
+def test_a_reply_is_linked_to_its_letter_kept_in_its_pack_and_shown(tmp_path, soffice):
+    url = str(tmp_path / "journal.sqlite")
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, url).returncode == 0
+    answer = a_pdf(tmp_path / "скан ответа.PDF")
+    reply = ("journal", "reply", "1337/24", "--number", "01-12/345", "--date", "03.06.2024", "--file", str(answer),
+             "--journal", url)
+    early = run_letters(*reply)
+    assert early.returncode == 1 and "ещё не отправлено" in early.stderr and "letters journal sent 1337/24" in early.stderr
+    assert run_letters("journal", "sent", "1337/24", "--by", "СЭД", "--on", "21.05.2024", "--journal", url).returncode == 0
+    wrong = run_letters(*reply[:5], "--date", "19.05.2024", "--journal", url)
+    assert wrong.returncode == 1 and "раньше даты письма" in wrong.stderr
+    done = run_letters(*reply)
+    assert done.returncode == 0, done.stderr
+    letter = open_journal(url).find("1337/24")
+    assert (letter.reply_number, letter.reply_date) == ("01-12/345", dt.date(2024, 6, 3))
+    kept = out / FOLDER / letter.reply_file
+    assert kept.parent.name.startswith("1337-24 ") and kept.name == "Ответ вх. № 01-12 345 от 03.06.2024.pdf"
+    assert kept.read_bytes() == answer.read_bytes() and sha256(kept) == letter.reply_sha256
+    listing = run_letters("journal", "--journal", url, env={**os.environ, "COLUMNS": "250"})
+    assert "вх. № 01-12/345 от 03.06.2024" in listing.stdout
+    assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
+    export = tmp_path / "журнал.xlsx"
+    assert run_letters("journal", "--journal", url, "--export", str(export)).returncode == 0
+    sheet = openpyxl.load_workbook(export).active
+    row = {header.value: cell.value for header, cell in zip(sheet[2], sheet[3])}
+    assert row["Ответ (вх. № и дата)"] == "вх. № 01-12/345 от 03.06.2024"
+    assert row["Отметка об отправке"] == "СЭД 21.05.2024"
+    kept.write_bytes(kept.read_bytes() + b"%")
+    changed = run_letters("verify", str(out / FOLDER), "--journal", url)
+    assert changed.returncode == 1 and "изменён после того, как записан в журнал" in changed.stderr
+
+
+def test_a_signed_letter_keeps_its_scan_through_reruns_and_is_never_overwritten(tmp_path, soffice):
+    url = str(tmp_path / "journal.sqlite")
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    assert build(data, out, url).returncode == 0
+    scan = a_pdf(tmp_path / "скан.pdf", pages=2)
+    signed = run_letters("journal", "signed", "1338/24", "--file", str(scan), "--journal", url)
+    assert signed.returncode == 0, signed.stderr
+    kept = out / FOLDER / open_journal(url).find("1338/24").signed_file
+    assert build(data, out, url).returncode == 0
+    assert kept.read_bytes() == scan.read_bytes()
+    assert run_letters("verify", str(out / FOLDER), "--journal", url).returncode == 0
+    write_data(data, audit=TABLES["audit"] + ["skazka-ishim.ru;wrong_lko;16.05.2024;"])
+    refused = build(data, out, url)
+    assert refused.returncode == 1 and "письмо № 1338/24 для «Город Ишим» уже подписано" in refused.stderr
+    assert kept.read_bytes() == scan.read_bytes()

@@ -199,6 +199,7 @@ def test_a_0002_journal_made_by_the_previous_version_is_upgraded_in_place(tmp_pa
         assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
     letters = journal.list()
     assert len(letters) == 22 and {letter.kind for letter in letters} == {"personal"}
+    assert not any(letter.signed_file or letter.reply_number or letter.kept_files() for letter in letters)
     sent = journal.find("1338/24")
     (delivery,) = sent.deliveries
     assert sent.status == SENT and delivery.route == "эл. почта" and delivery.reached == "adm@admtobolsk-gorod.ru"

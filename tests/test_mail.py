@@ -100,6 +100,10 @@ def _copy(built: Path, target: Path, journal_url: str) -> Case:
         _copy_journal(built / "journal.sqlite", journal_url)
     else:
         shutil.copyfile(built / "journal.sqlite", journal_url)
+    engine = sa.create_engine(location_url(journal_url))
+    with engine.begin() as connection:  # the copy's packs are the copy's: `journal signed` writes there
+        connection.execute(letters.update().values(out_dir=str((target / "out").resolve())))
+    engine.dispose()
     return Case(target / "data", target / "out", journal_url)
 
 
@@ -214,7 +218,8 @@ def send(case: Case, url: str, **options) -> mailing.MailResult:
 
 def test_outbox_has_one_message_per_letter_that_any_mail_reader_opens(case):
     result = case.cli()
-    assert result.returncode == 1, result.stderr  # Уватский has no address
+    assert result.returncode == 0, result.stderr  # all it did was prepare the outbox; Уватский has no address
+    assert "letters journal sent 1339/24 --by почта" in result.stderr
     assert "1339/24" in result.stderr and UVAT in result.stderr and "«Электронная почта»" in result.stderr
     assert "municipalities" in result.stderr
     rows = {row["number"]: row for row in read_manifest(case.folder)}
@@ -224,12 +229,18 @@ def test_outbox_has_one_message_per_letter_that_any_mail_reader_opens(case):
         number = path.stem.replace("-", "/")
         row, raw = rows[number], path.read_bytes()
         message = email.message_from_bytes(raw, policy=policy.default)
-        assert message["From"].addresses[0].addr_spec == "di@72to.ru"
+        assert message["X-Unsent"] == "1"  # Outlook opens it as a draft to send
+        assert str(message["From"]) == "Департамент информатизации Тюменской области <di@72to.ru>"
         assert [a.addr_spec for a in message["To"].addresses] == row["email"].split(";")
         assert message["Subject"] == f"Исх. № {number} от {DATE} — {SUBJECT}"
         assert message["Message-ID"].endswith("@72to.ru>") and "Bcc" not in message
         text = message.get_body(("plain",)).get_content()
         assert f"№ {number}" in text and "1. Перечень выявленных ошибок — на 1 л." in text
+        greeting = {"1337/24": "Уважаемый Иван Иванович!", "1338/24": "Уважаемая Мария Сергеевна!",
+                    "1340/24": "Уважаемый Пётр Петрович!"}[number]
+        assert text.split("\r\n\r\n")[1] == greeting  # after the addressee, as a letter greets
+        assert "Просим подтвердить получение письма" in text
+        assert "Департамент информатизации Тюменской области\r\n" in text
         assert "3. План мероприятий по повышению значений показателей оперативного рейтинга" in text
         expected = [PackFiles.pdf(p) for p in (row["letter"], *row["appendices"].split(";"))]
         attachments = list(message.iter_attachments())
@@ -457,7 +468,7 @@ def test_mail_settings(small_data):
     problems = Problems()
     settings = read_settings(small_data, problems)
     defaults = read_mail_settings(small_data, problems, settings)
-    assert defaults == replace(defaults, address="di@72to.ru", name="ДЕПАРТАМЕНТ ИНФОРМАТИЗАЦИИ ТЮМЕНСКОЙ ОБЛАСТИ",
+    assert defaults == replace(defaults, address="di@72to.ru", name="Департамент информатизации Тюменской области",
                                subject="Исх. № {number} от {date} — {subject}", rate=20, bcc=(), reply_to="", smtp="")
     with (small_data / "letters.toml").open("a", encoding="utf-8") as handle:
         handle.write('\n[mail]\nfrom = "почта"\nsubject = "{numbr}"\nrate = 0\nbcc = ["archive@72to.ru", "нет"]\nrat = 5\n')
@@ -480,3 +491,195 @@ def test_the_rate_spaces_the_messages():
         limit.wait()
         now[0] += 0.5  # sending takes half a second
     assert slept == [2.5, 2.5]  # 20 a minute: one every 3 s
+
+
+# --- the signed copy ---
+
+def a_pdf(path: Path) -> Path:
+    import pikepdf
+
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page(page_size=(595, 842))
+        pdf.save(path)
+    return path
+
+
+def sign(case: Case, number: str, *files: Path) -> subprocess.CompletedProcess:
+    args = ["--file", str(files[0])] + (["--sig", str(files[1])] if len(files) > 1 else [])
+    return run_letters("journal", "signed", number, *args, "--journal", case.journal)
+
+
+def test_the_signed_scan_and_its_signature_go_in_place_of_the_generated_letter(case, tmp_path):
+    empty, text = tmp_path / "пустой.pdf", tmp_path / "не скан.pdf"
+    empty.write_bytes(b"")
+    text.write_text("это не PDF", encoding="utf-8")
+    for bad, says in ((empty, "пустой"), (text, "не PDF"), (tmp_path / "нет.pdf", "не найден")):
+        refused = sign(case, "1337/24", bad)
+        assert refused.returncode == 1 and says in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+    assert case.letter("1337/24").signed_file is None
+    scan, signature = a_pdf(tmp_path / "scan.pdf"), tmp_path / "scan.pdf.sig"
+    signature.write_bytes(bytes.fromhex("3082") + b"detached CMS signature")
+    signed = sign(case, "1337/24", scan, signature)
+    assert signed.returncode == 0, signed.stderr
+    letter = case.letter("1337/24")
+    kept = case.folder / letter.signed_file
+    assert kept.name == "Письмо 1337-24 (подписано).pdf" and kept.read_bytes() == scan.read_bytes()
+    assert (case.folder / letter.signature_file).read_bytes() == signature.read_bytes()
+    assert run_letters("verify", str(case.folder), "--journal", case.journal).returncode == 0
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as url:
+        result = send(case, url, only=(TYUMEN,))
+    assert not result.problems.has_errors, errors(result)
+    (message,) = mailbox.to("glava@atmr.ru")
+    attached = {part.get_filename(): part.get_content() for part in message.message.iter_attachments()}
+    assert list(attached)[:2] == ["Письмо 1337-24 (подписано).pdf", "Письмо 1337-24 (подписано).pdf.sig"]
+    assert "Письмо 1337-24.pdf" not in attached and len(attached) == 5  # + appendices 1–3
+    assert attached["Письмо 1337-24 (подписано).pdf"] == scan.read_bytes()
+    assert attached["Письмо 1337-24 (подписано).pdf.sig"] == signature.read_bytes()
+    again = sign(case, "1337/24", scan)
+    assert again.returncode == 1 and "отправлено с этим сканом" in again.stderr
+
+
+def test_a_changed_scan_is_caught_by_verify_and_never_mailed(case, tmp_path):
+    assert sign(case, "1338/24", a_pdf(tmp_path / "scan.pdf")).returncode == 0
+    kept = case.folder / case.letter("1338/24").signed_file
+    kept.write_bytes(kept.read_bytes() + b"%")
+    checked = run_letters("verify", str(case.folder), "--journal", case.journal)
+    assert checked.returncode == 1 and kept.name in checked.stderr and "записан в журнал" in checked.stderr
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as url:
+        result = send(case, url, only=(ISHIM,))
+    assert "1338/24" in errors(result) and kept.name in errors(result) and not mailbox.messages
+
+
+def test_signed_only_refuses_letters_that_are_not_signed(case, tmp_path):
+    with (case.data / "letters.toml").open("a", encoding="utf-8") as handle:
+        handle.write("signed_only = true\n")  # under [mail]
+    assert sign(case, "1340/24", a_pdf(tmp_path / "scan.pdf")).returncode == 0
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as url:
+        result = send(case, url)
+    assert [m.message["Subject"].split()[2] for m in mailbox.messages] == ["1340/24"]
+    assert "1337/24" in errors(result) and "1338/24" in errors(result) and "signed_only" in errors(result)
+    assert "letters journal signed 1337/24" in errors(result)
+    assert case.letter("1337/24").status == ISSUED
+
+
+# --- mail as a clerk expects it ---
+
+def on_terminal(case: Case, *args: str, answers: dict[str, str] = {}, env: dict | None = None) -> tuple[int, str]:
+    """`letters mail …` on a real terminal (a pseudo-terminal): each prompt that appears is
+    answered as `answers` says; returns the exit code and everything the terminal showed."""
+    import pty
+    import sys
+    import time
+
+    argv = [sys.executable, "-m", "letters", "mail", "--date", DATE, "--data", str(case.data), "--out", str(case.out),
+            "--journal", case.journal, *args]
+    environment = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "LETTERS_SMTP_PASSWORD"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal is its stdin, stdout and stderr, and its /dev/tty
+        os.chdir(Path(__file__).parent.parent)
+        os.execve(sys.executable, argv, environment)
+    shown, pending, deadline = b"", dict(answers), time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+        text = shown.decode("utf-8", "replace")
+        for prompt in [p for p in pending if p in text]:
+            os.write(fd, pending.pop(prompt).encode() + b"\r")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_send_asks_first_and_yes_skips_the_question(case):
+    mailbox = Mailbox()
+    only = [arg for name in WITH_EMAIL for arg in ("--only", name)]
+    question = "Отправить 3 письма на 4 адреса? [y/N]"
+    with smtp_server(mailbox) as url:
+        code, shown = on_terminal(case, "--send", "--smtp", url, "--rate", str(FAST), *only, answers={question: "n"})
+        assert question in shown and "Ничего не отправлено" in shown and code == 1, shown
+        assert not mailbox.messages and case.letter("1337/24").status == ISSUED
+        code, shown = on_terminal(case, "--send", "--smtp", url, "--rate", str(FAST), "--only", TYUMEN, "--yes")
+        assert code == 0 and "Отправить" not in shown and "Отправлено" in shown, shown
+        code, shown = on_terminal(case, "--send", "--smtp", url, "--rate", str(FAST), *only, answers={
+            "Отправить 2 письма на 3 адреса? [y/N]": "y"})
+        assert code == 0 and "Отправлено" in shown, shown
+    assert sorted(m.message["Subject"].split()[2] for m in mailbox.messages) == ["1337/24", "1338/24", "1340/24"]
+
+
+def test_the_password_is_asked_without_echo_when_the_environment_has_none(case, tmp_path):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+
+    def authenticator(server, session, envelope, mechanism, data):
+        return AuthResult(success=(data.login, data.password) == (b"clerk", b"secret"), handled=False)
+
+    mailbox = Mailbox()
+    with smtp_server(mailbox, user="clerk", tls_context=tls, require_starttls=True, auth_required=True,
+                     authenticator=authenticator) as url:
+        code, shown = on_terminal(case, "--send", "--smtp", url, "--rate", str(FAST), "--only", TYUMEN, "--yes",
+                                  answers={"Пароль почтового ящика clerk": "secret"}, env={"SSL_CERT_FILE": str(cert)})
+    assert code == 0, shown
+    assert "secret" not in shown  # typed without echo
+    assert len(mailbox.messages) == 1 and mailbox.sessions == [(True, True)]
+
+
+def test_test_to_sends_one_letter_to_the_clerk_and_records_nothing(case):
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as url:
+        result = mailing.mail(case.request(smtp=url, test_to="petrova@72to.ru", only=(ISHIM,)))
+        wrong = case.cli("--test-to", "не адрес", "--smtp", url)
+    assert not result.problems.has_errors, errors(result)
+    (received,) = mailbox.messages
+    assert received.recipients == ["petrova@72to.ru"]  # not the heads, not the archive
+    message = received.message
+    assert message["To"] == "petrova@72to.ru" and message["Subject"].startswith("ПРОВЕРКА: Исх. № 1338/24 от")
+    assert [a.get_filename() for a in message.iter_attachments()][0] == "Письмо 1338-24.pdf"
+    letter = case.letter("1338/24")
+    assert letter.status == ISSUED and case.delivery("1338/24").message_id is None
+    assert not (case.folder / mailing.SENT_COPIES).exists() and not (case.folder / mailing.OUTBOX).exists()
+    assert wrong.returncode == 2 and "--test-to" in wrong.stderr
+
+
+def test_a_copy_of_every_message_sent_is_kept_and_its_preview_goes(case):
+    assert case.cli().returncode == 0
+    assert (case.folder / "outbox" / "1337-24.eml").exists()
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as url:
+        result = send(case, url, only=(TYUMEN, ISHIM))
+    assert not result.problems.has_errors, errors(result)
+    sent = case.folder / mailing.SENT_COPIES
+    assert sorted(p.name for p in sent.iterdir()) == ["1337-24.eml", "1338-24.eml"]
+    for copy in sent.iterdir():
+        message = email.message_from_bytes(copy.read_bytes(), policy=policy.default)
+        (received,) = [m for m in mailbox.messages if m.message["Message-ID"] == message["Message-ID"]]
+        assert copy.read_bytes() == received.raw and "X-Unsent" not in message
+    assert sorted(p.name for p in (case.folder / "outbox").iterdir()) == ["1340-24.eml"]  # not sent yet
+    assert run_letters("verify", str(case.folder), "--journal", case.journal).returncode == 0
+
+
+def test_the_body_is_the_clerks_own_template_when_there_is_one(case):
+    own = case.data.parent / "templates" / "mail.txt"
+    own.parent.mkdir()
+    own.write_text("{{ greeting }}\n\nНаправляем письмо № {{ number }}, просим подтвердить получение.\n\n{{ sender.name }}\n",
+                   encoding="utf-8")
+    assert case.cli("--only", TYUMEN).returncode == 0
+    message = email.message_from_bytes((case.folder / "outbox" / "1337-24.eml").read_bytes(), policy=policy.default)
+    assert message.get_body(("plain",)).get_content() == (
+        "Уважаемый Иван Иванович!\r\n\r\nНаправляем письмо № 1337/24, просим подтвердить получение.\r\n\r\n"
+        "Департамент информатизации Тюменской области\r\n")
+    assert "<p>Направляем письмо № 1337/24, просим подтвердить получение.</p>" in message.get_body(("html",)).get_content()
+    own.write_text("{{ greeting }}\n\nПисьмо № {{ numbr }}\n", encoding="utf-8")
+    broken = case.cli("--only", TYUMEN)
+    assert broken.returncode == 1 and "mail.txt" in broken.stderr and "numbr" in broken.stderr

@@ -6,6 +6,7 @@ Every message is in Russian; a clerk never sees a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import os
@@ -110,6 +111,18 @@ class progress:
     def __exit__(self, *exc) -> None:
         if err.is_terminal:
             self._bar.stop()
+
+    @contextlib.contextmanager
+    def paused(self):
+        """The bar off the screen while the clerk answers a question."""
+        if err.is_terminal and hasattr(self, "_bar"):
+            self._bar.stop()
+            try:
+                yield
+            finally:
+                self._bar.start()
+        else:
+            yield
 
 
 # Typer's own messages are English; these are the ones a clerk can meet.

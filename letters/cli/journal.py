@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .. import dates
 from ..cancel import cancel_date, to_cancel
-from ..journal import register
+from ..journal import life, register
 from ..journal import STATUS_NAMES, Journal
 from ..journal import open_journal as _open
 from ..problems import Problems
@@ -54,8 +54,8 @@ def journal_list(
         register.export(letters, export)
         out.print(f"Журнал выгружен: {export} ({count(len(letters), 'запись', 'записи', 'записей')})")
         return
-    columns = (*register.COLUMNS[:3], "Листов", "Статус", "Примечание")
-    table = Table(*columns, box=None)
+    columns = (*register.COLUMNS[:3], "Листов", "Статус", "Ответ (вх. № и дата)", "Примечание")
+    table = Table(*(c.split(" (")[0] for c in columns), box=None)
     for row in register.register_rows(letters):
         table.add_row(*(row[c] for c in columns))
     out.print(table)
@@ -104,3 +104,60 @@ def _cancel_date(opened: Journal, date, why: str, yes: bool) -> None:
     for folder, kept in done.kept:
         err.print(f"  Файл не из сборки сохранён: {folder / kept.path}")
     out.print(f"Аннулировано: {count(len(done.cancelled), 'письмо', 'письма', 'писем')}; причина: {why}")
+
+
+def _opened(ctx: typer.Context, journal: str | None, data: Path | None) -> Journal:
+    return open_journal(journal or ctx.obj["journal"], data or ctx.obj["data"])
+
+
+@journal_app.command("sent")
+def journal_sent(
+    ctx: typer.Context,
+    numbers: Annotated[list[str], typer.Argument(help="Регистрационные номера, например 1339/24 1341/24.")],
+    by: Annotated[str, typer.Option("--by", help=f"Как отправлено: {', '.join(life.ROUTES)}.")],
+    on: Annotated[str, typer.Option("--on", help="Когда отправлено, ДД.ММ.ГГГГ.")],
+    note: Annotated[str, typer.Option("--note", help="Примечание: почтовый идентификатор, номер в СЭД, кому вручено.")] = "",
+    journal: JournalOption = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+) -> None:
+    """Отметить письма отправленными почтой, курьером, через СЭД, факсом или лично."""
+    sent = life.record_sent(_opened(ctx, journal, data), numbers, by, parse_date(on), note)
+    for letter in sent:
+        out.print(f"№ {letter.number} ({letter.municipality}): отправлено — {life.route_named(by)} {on}"
+                  + (f" ({note.strip()})" if note.strip() else ""))
+    out.print("Отправленное письмо больше не перезаписывается сборкой, и letters mail его не отправляет.")
+
+
+@journal_app.command("signed")
+def journal_signed(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Регистрационный номер, например 1337/24.")],
+    file: Annotated[Path, typer.Option("--file", help="Скан подписанного письма, PDF.")],
+    sig: Annotated[Optional[Path], typer.Option("--sig", help="Откреплённая электронная подпись скана (.sig).")] = None,
+    journal: JournalOption = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+) -> None:
+    """Положить скан подписанного письма (и его подпись) в пакет; letters mail отправит его вместо неподписанного."""
+    letter = life.record_signed(_opened(ctx, journal, data), number, file, sig)
+    out.print(f"№ {letter.number} ({letter.municipality}): подписанный скан в пакете — {letter.signed_file}"
+              + (f", подпись — {letter.signature_file}" if letter.signature_file else ""))
+
+
+@journal_app.command("reply")
+def journal_reply(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Регистрационный номер нашего письма, например 1337/24.")],
+    reply_number: Annotated[str, typer.Option("--number", help="Входящий номер ответа, как его зарегистрировали.")],
+    date: Annotated[str, typer.Option("--date", help="Дата ответа, ДД.ММ.ГГГГ.")],
+    file: Annotated[Optional[Path], typer.Option("--file", help="Файл ответа (скан, PDF или другой): кладётся в пакет письма.")] = None,
+    journal: JournalOption = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+) -> None:
+    """Связать с письмом ответ муниципального образования."""
+    opened = _opened(ctx, journal, data)
+    before = opened.find(number.strip())
+    letter = life.record_reply(opened, number, reply_number, parse_date(date), file)
+    if before is not None and before.reply_number and before.reply_number != letter.reply_number:
+        out.print(f"Прежняя запись об ответе (вх. № {before.reply_number}) заменена.")
+    out.print(f"№ {letter.number} ({letter.municipality}): ответ вх. № {letter.reply_number} от {date}"
+              + (f", файл — {letter.reply_file}" if letter.reply_file else ""))

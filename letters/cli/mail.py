@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import getpass
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,22 +41,49 @@ def mail_command(
                         "по адресам, куда оно не ушло (можно повторять).")] = None,
     confirm: Annotated[Optional[list[str]], typer.Option(
         "--confirm", help="Номер письма, отправка которого не подтверждена, но оно дошло: отметить отправленным.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Отправлять, не спрашивая «Отправить … писем?».")] = False,
+    test_to: Annotated[Optional[str], typer.Option(
+        "--test-to", help="Отправить письмо одного МО на этот (свой) адрес для проверки; в журнал ничего не записывается.")] = None,
 ) -> None:
     """Разослать письма главам: .eml в outbox или, с --send, через SMTP — каждое ровно один раз."""
     request = mailing.MailRequest(
         date=parse_date(date), data=data, out=out_dir, journal=journal, send=send, smtp=smtp,
         password=os.environ.get(mailing.PASSWORD_VARIABLE) or None, only=tuple(only or ()), attach=attach.value,
-        rate=rate, retry=tuple(retry or ()), confirm=tuple(confirm or ()),
+        rate=rate, retry=tuple(retry or ()), confirm=tuple(confirm or ()), test_to=test_to,
     )
-    with progress() as report:
+    terminal, bar = sys.stdin.isatty(), progress()
+
+    def paused(question):
+        def asking(*args):
+            with bar.paused():
+                return question(*args)
+        return asking
+
+    ask = mailing.Questions(send=paused(_ask_send) if terminal and not yes else None,
+                            password=paused(_ask_password) if terminal else None)
+    with bar as report:
         try:
-            result = mailing.mail(request, report)
+            result = mailing.mail(request, report, ask=ask)
         except KeyboardInterrupt:
             err.print("Рассылка прервана. Отправленные письма записаны в журнал; та же команда отправит только "
                       "оставшиеся (о письме, которое уходило в момент прерывания, она скажет, как его проверить).")
             raise typer.Exit(ExitCode.INVALID_INPUT) from None
     _show_mail(result, request)
-    raise typer.Exit(ExitCode.INVALID_INPUT if result.problems.has_errors else ExitCode.OK)
+    # a preview that wrote the outbox did its job; what it reports is for the sending
+    done = not result.problems.has_errors or (result.prepared and not send and not test_to)
+    raise typer.Exit(ExitCode.OK if done and not result.declined else ExitCode.INVALID_INPUT)
+
+
+def _ask_send(messages: int, addresses: int) -> bool:
+    """«Отправить 19 писем на 25 адресов? [y/N]»: sending cannot be undone, so the clerk says yes."""
+    addressed = count(addresses, "адрес", "адреса", "адресов")
+    question = f"Отправить {count(messages, 'письмо', 'письма', 'писем')} на {addressed}?"
+    return typer.confirm(question, default=False, err=True)
+
+
+def _ask_password(user: str) -> str | None:
+    """The mailbox's password, typed without echo, when LETTERS_SMTP_PASSWORD is not set."""
+    return getpass.getpass(f"Пароль почтового ящика {user} (не отображается при вводе): ") or None
 
 
 def _show_mail(result: mailing.MailResult, request: mailing.MailRequest) -> None:
@@ -81,5 +110,11 @@ def _show_mail(result: mailing.MailResult, request: mailing.MailRequest) -> None
         out.print(f"Отправлено через {result.server or 'почтовый сервер'}: {count(len(mailed), 'письмо', 'письма', 'писем')} "
                   "(записано в журнал)")
         listing(mailed)
-    if not result.outcomes and not result.problems.has_errors:
+        out.print(f"Копии отправленных писем: {result.folder / mailing.SENT_COPIES}")
+    if tested := result.of(mailing.TESTED):
+        out.print(f"Проверочное письмо отправлено на {tested[0].recipients[0]}: № {tested[0].number} "
+                  f"({tested[0].municipality}). В журнал ничего не записано; главе оно не отправлялось.")
+    if result.declined:
+        out.print("Ничего не отправлено: вы ответили «нет».")
+    elif not result.outcomes and not result.problems.has_errors:
         out.print("Отправлять нечего: писем, ждущих отправки, нет.")

@@ -74,6 +74,18 @@ letters = sa.Table(
     sa.Column("cancelled_at", sa.DateTime(timezone=True)),
     sa.Column("kind", sa.String(32), nullable=False, server_default="personal"),
     sa.Column("follows", sa.String(64)),  # a follow-up letter: the number of the earlier letter it cites
+    # 0004: what the register prints beside the letter, its signed copy and the reply to it
+    sa.Column("deadline", sa.Date),
+    sa.Column("case_file", sa.Text),
+    sa.Column("signed_file", sa.Text),  # relative to the date folder, as manifest.csv names files
+    sa.Column("signed_sha256", sa.String(64)),
+    sa.Column("signature_file", sa.Text),  # the detached electronic signature of the scan
+    sa.Column("signature_sha256", sa.String(64)),
+    sa.Column("signed_at", sa.DateTime(timezone=True)),
+    sa.Column("reply_number", sa.Text),  # the municipality's incoming number of its answer
+    sa.Column("reply_date", sa.Date),
+    sa.Column("reply_file", sa.Text),
+    sa.Column("reply_sha256", sa.String(64)),
     sa.UniqueConstraint("year", "seq", name="uq_letters_year_seq"),
 )
 # one live letter of a kind per municipality and date: a re-run keeps the number (a sent
@@ -100,6 +112,7 @@ deliveries = sa.Table(
     sa.UniqueConstraint("letter_id", "municipality", name="uq_deliveries_letter_municipality"),
 )
 EMAIL = "эл. почта"  # the route of a delivery `letters mail` made
+ROUTES = ("почта", "курьер", "СЭД", "факс", "лично")  # the others, which the clerk records (`journal sent`)
 
 files = sa.Table(
     "letter_files", metadata,
@@ -203,12 +216,37 @@ class Letter:
     created_at: dt.datetime | None = None
     kind: str = "personal"
     follows: str | None = None
+    deadline: dt.date | None = None
+    case_file: str | None = None
+    signed_file: str | None = None
+    signed_sha256: str | None = None
+    signature_file: str | None = None
+    signature_sha256: str | None = None
+    signed_at: dt.datetime | None = None
+    reply_number: str | None = None
+    reply_date: dt.date | None = None
+    reply_file: str | None = None
+    reply_sha256: str | None = None
     deliveries: tuple[Delivery, ...] = ()
 
     @property
     def went_out(self) -> bool:
-        """Sent, or handed to the mail server without an answer: either way it may be read."""
-        return self.status == SENT or any(d.attempt_at is not None for d in self.deliveries)
+        """Sent, handed to the mail server without an answer, or signed: either way it may
+        be read, and what was read or signed must stay as it is."""
+        return (self.status == SENT or self.signed_file is not None
+                or any(d.attempt_at is not None for d in self.deliveries))
+
+    @property
+    def folder(self) -> Path | None:
+        """The date folder of its pack (`OUT/<date>`), where its files' paths start."""
+        return Path(self.out_dir) / self.date.isoformat() if self.out_dir else None
+
+    def kept_files(self) -> dict[str, str]:
+        """The files the clerk brought to the pack (the signed scan, its signature, the
+        reply), by path relative to the date folder, with their sha256."""
+        pairs = ((self.signed_file, self.signed_sha256), (self.signature_file, self.signature_sha256),
+                 (self.reply_file, self.reply_sha256))
+        return {path: digest for path, digest in pairs if path and digest}
 
     @classmethod
     def from_row(cls, row, deliveries: tuple[Delivery, ...] = ()) -> Letter:
@@ -404,13 +442,31 @@ class Journal:
 
     def mark_sent(self, number: str, route: str, when: dt.datetime, reached: str = "", note: str = "") -> None:
         """Every delivery of the letter that has not gone yet went by `route` at `when`."""
+        self.mark_all_sent([number], route, when, reached, note)
+
+    def mark_all_sent(self, numbers: list[str], route: str, when: dt.datetime, reached: str = "", note: str = "") -> None:
+        """The same for several letters, in one transaction: all of them or none."""
         with self.engine.begin() as connection:
-            letter_id = connection.execute(sa.select(letters.c.id).where(letters.c.number == number)).scalar_one()
-            connection.execute(deliveries.update().where(
-                deliveries.c.letter_id == letter_id, deliveries.c.sent_at.is_(None)
-            ).values(route=route, sent_at=when, reached=reached or deliveries.c.addresses, note=note or None,
-                     attempt_at=None))
-            _mark_letter_sent(connection, letter_id, when)
+            for number in numbers:
+                letter_id = connection.execute(sa.select(letters.c.id).where(letters.c.number == number)).scalar_one()
+                connection.execute(deliveries.update().where(
+                    deliveries.c.letter_id == letter_id, deliveries.c.sent_at.is_(None)
+                ).values(route=route, sent_at=when, reached=reached or deliveries.c.addresses, note=note or None,
+                         attempt_at=None))
+                _mark_letter_sent(connection, letter_id, when)
+
+    def set_signed(self, letter_id: int, files: dict[str, str | None], when: dt.datetime) -> None:
+        """The signed scan and its signature (`signed_file`, `signed_sha256`, `signature_file`,
+        `signature_sha256`), as they now lie in the pack."""
+        with self.engine.begin() as connection:
+            connection.execute(letters.update().where(letters.c.id == letter_id).values(
+                **files, signed_at=when, updated_at=now()))
+
+    def set_reply(self, letter_id: int, number: str, date: dt.date, file: str | None, digest: str | None) -> None:
+        """The municipality's answer: its incoming number and date, and its file in the pack."""
+        with self.engine.begin() as connection:
+            connection.execute(letters.update().where(letters.c.id == letter_id).values(
+                reply_number=number, reply_date=date, reply_file=file, reply_sha256=digest, updated_at=now()))
 
     # --- one build at a time per journal ---
 
@@ -536,6 +592,8 @@ class IssuedPack:
     addressees: tuple[Addressee, ...] | None = None  # None: the deliveries stay as they are
     told: tuple[Told, ...] | None = None  # the findings it tells of; None: the history stays as it is
     follows: str | None = None
+    deadline: dt.date | None = None  # None: as the journal has it
+    case_file: str | None = None
 
     @classmethod
     def from_manifest(cls, letter: Letter, row: dict) -> IssuedPack:
@@ -555,6 +613,7 @@ def _issue(connection, record: IssuedPack, stamp: dt.datetime) -> None:
         addressee=record.addressee, subject=record.subject, signer=record.signer, executor=record.executor,
         sheets=record.sheets, findings=record.findings, content_sha256=record.content_sha256,
         issued_at=current.issued_at or stamp, updated_at=stamp,
+        **{k: v for k, v in (("deadline", record.deadline), ("case_file", record.case_file)) if v is not None},
     ))
     if record.told is not None:  # a build's record, not one recovered from a manifest
         connection.execute(letters.update().where(letters.c.id == record.letter_id).values(follows=record.follows))

@@ -26,33 +26,44 @@ A recipient the server refuses is recorded with the server's answer and reported
 later run; `--retry NUMBER` sends the letter to the addresses it has not reached yet (after
 the address is corrected in `municipalities` and the packs rebuilt), never to those it has.
 
-The pipeline never prints: it returns what it did and the problems, and the CLI shows them.
+What the clerk sees: the outbox files carry `X-Unsent: 1` (Outlook opens them as drafts);
+every message that went is kept as it went in `OUT/<date>/sent/`; the text is the template
+`mail.txt` (`body`); a letter signed in the journal goes as its signed scan and signature;
+`--test-to` sends one message to the clerk alone and records nothing.
+
+The pipeline never prints and never asks: it returns what it did and the problems, and the
+CLI shows them; the two questions (send? the password) are the CLI's answers in `Questions`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import dates
+from ..addresses import for_smtp
 from ..journal import journal_url, open_journal
 from ..packs import MANIFEST
 from ..problems import Problems
 from ..settings import read_mail_settings, read_settings
 from .collect import confirm, prepare
-from .compose import OUTBOX, write_outbox
-from .outcome import ALREADY, CONFIRMED, MAILED, WRITTEN, MailResult, Outcome
+from ..validate import load_registry
+from .body import load_body
+from .compose import OUTBOX, SENT_COPIES, keep_sent, write_outbox
+from .outcome import ALREADY, CONFIRMED, MAILED, TESTED, WRITTEN, MailResult, Outcome
 from .smtp import (
     PASSWORD_VARIABLE, Connection, MailUsageError, RateLimit, ServerError, SmtpServer, parse_smtp_url, send_all,
+    send_test,
 )
 
 ATTACH = ("pdf", "docx")
 Progress = Callable[[str, int, int], None]  # phase, done, total
 
 __all__ = [
-    "ALREADY", "ATTACH", "CONFIRMED", "MAILED", "OUTBOX", "PASSWORD_VARIABLE", "WRITTEN", "Connection", "MailRequest",
+    "ALREADY", "ATTACH", "CONFIRMED", "MAILED", "OUTBOX", "PASSWORD_VARIABLE", "SENT_COPIES", "TESTED", "WRITTEN",
+    "Connection", "MailRequest", "Questions",
     "MailResult", "MailUsageError", "Outcome", "RateLimit", "ServerError", "SmtpServer", "mail", "parse_smtp_url",
 ]
 
@@ -71,6 +82,7 @@ class MailRequest:
     rate: int | None = None  # messages a minute; default [mail] rate
     retry: tuple[str, ...] = ()  # numbers the clerk says may go again (see the package's doc)
     confirm: tuple[str, ...] = ()  # numbers the clerk says did go
+    test_to: str | None = None  # send one letter's message to this address only, and record nothing
 
     @property
     def journal_url(self) -> str:
@@ -81,27 +93,36 @@ class MailRequest:
         return self.out / self.date.isoformat()
 
 
-def mail(request: MailRequest, progress: Progress | None = None, connect: Callable[[], Connection] | None = None) -> MailResult:
+@dataclass
+class Questions:
+    """What `mail` may ask the clerk, on a terminal (the CLI answers; the pipeline never asks
+    itself). None: do not ask — send without the question, fail without the password."""
+
+    send: Callable[[int, int], bool] | None = None  # «Отправить 19 писем на 25 адресов?» (messages, addresses)
+    password: Callable[[str], str | None] | None = None  # the mailbox's password, for this user
+
+
+def mail(request: MailRequest, progress: Progress | None = None, connect: Callable[[], Connection] | None = None,
+         ask: Questions | None = None) -> MailResult:
     """Write the outbox, or send; raises MailUsageError before doing anything for a wrong command."""
-    progress = progress or (lambda *a: None)
+    progress, ask = progress or (lambda *a: None), ask or Questions()
     problems = Problems()
     settings = read_settings(request.data, problems)
     mail_settings = read_mail_settings(request.data, problems, settings) if settings else None
-    if settings is None or mail_settings is None or problems.has_errors:
+    body = load_body(request.data, problems) if settings else None
+    if settings is None or mail_settings is None or body is None or problems.has_errors:
         return MailResult(problems)
-    server = None
-    if request.send and connect is None:
-        url = request.smtp or mail_settings.smtp
-        if not url:
-            raise MailUsageError("для отправки нужен почтовый сервер: --smtp smtp://пользователь@сервер:порт "
-                                 "(или smtp = \"…\" в разделе [mail] letters.toml)")
-        server = parse_smtp_url(url)
-        if server.user and not request.password:
-            raise MailUsageError(f"не задан пароль почтового ящика {server.user}: задайте его в переменной окружения "
-                                 f"{PASSWORD_VARIABLE} (в командной строке пароль не указывается)")
-        connect = lambda: Connection.open(server, request.password)  # noqa: E731
     if request.attach not in ATTACH:
         raise MailUsageError(f"--attach: pdf или docx, а не «{request.attach}»")
+    if request.test_to is not None:
+        good, bad = for_smtp(request.test_to)
+        if len(good) != 1 or bad:
+            raise MailUsageError(f"--test-to: нужен один адрес электронной почты, ваш собственный"
+                                 + (f" ({'; '.join(bad)})" if bad else ""))
+        request = replace(request, test_to=good[0])
+    server = None
+    if (request.send or request.test_to) and connect is None:
+        server, connect = _server(request, mail_settings, ask)
     folder = request.folder
     if not (folder / MANIFEST).is_file():
         problems.error(f"в папке {folder} нет {MANIFEST}: сначала соберите письма: letters build --date "
@@ -110,15 +131,55 @@ def mail(request: MailRequest, progress: Progress | None = None, connect: Callab
     result = MailResult(problems, folder=folder, server=str(server or ""))
     journal = open_journal(request.journal, request.data, problems)
     with journal.build_lock():  # no build rewrites or cancels a pack while it is being mailed
-        confirmed = confirm(request, journal, problems)
-        plan = prepare(request, settings, mail_settings, journal, problems, progress)
+        confirmed = confirm(request, journal, problems) if not request.test_to else []
+        plan = prepare(request, settings, mail_settings, journal, problems, progress, body, _greetings(request.data))
+        if request.test_to:
+            result.outcomes += _test(plan, request, connect, mail_settings, problems)
+            return result
         result.outcomes += [o for o in plan.already if o.number not in request.confirm] + confirmed
         if request.send:
+            addresses = sum(len(item.to) for item in plan.ready)
+            if plan.ready and ask.send is not None and not ask.send(len(plan.ready), addresses):
+                result.declined = True
+                return result
             limit = RateLimit(request.rate or mail_settings.rate)
-            result.outcomes += send_all(plan.ready, journal, connect, mail_settings, limit, problems, progress)
+            result.outcomes += send_all(plan.ready, journal, connect, mail_settings, limit, problems, progress,
+                                        keep=lambda item: keep_sent(folder, item))
+            result.prepared = True
         else:
             try:
                 result.outcomes += write_outbox(folder / OUTBOX, plan.ready, plan.idle)
+                result.prepared = True
             except OSError as exc:
                 problems.error(f"не удалось записать письма в {folder / OUTBOX}: {exc.strerror or exc}")
     return result
+
+
+def _server(request: MailRequest, mail_settings, ask: Questions) -> tuple[SmtpServer, Callable[[], Connection]]:
+    url = request.smtp or mail_settings.smtp
+    if not url:
+        raise MailUsageError("для отправки нужен почтовый сервер: --smtp smtp://пользователь@сервер:порт "
+                             "(или smtp = \"…\" в разделе [mail] letters.toml)")
+    server = parse_smtp_url(url)
+    password = request.password
+    if server.user and not password and ask.password is not None:
+        password = ask.password(server.user)
+    if server.user and not password:
+        raise MailUsageError(f"не задан пароль почтового ящика {server.user}: задайте его в переменной окружения "
+                             f"{PASSWORD_VARIABLE} (в командной строке пароль не указывается)")
+    return server, lambda: Connection.open(server, password)
+
+
+def _greetings(data: Path) -> dict[str, str]:
+    """«Уважаемая Мария Сергеевна!» for each municipality of the tables, as its letter greets
+    the head; a municipality the tables no longer have is greeted by the template's default."""
+    found = load_registry(data, Problems())  # the build has reported the tables' problems
+    return {m.name: m.salutation for m in found[0] if m.salutation} if found else {}
+
+
+def _test(plan, request: MailRequest, connect, mail_settings, problems: Problems) -> list[Outcome]:
+    if not plan.ready:
+        problems.error("для проверки нужно письмо, которое ждёт отправки, а таких нет"
+                       + (" среди выбранных в --only" if request.only else ""))
+        return []
+    return send_test(plan.ready[0], request.test_to, connect, mail_settings, problems)

@@ -20,6 +20,7 @@ from ..model import MailSettings, Settings
 from ..names import choose
 from ..packs import MANIFEST, PackFiles, read_manifest, row_paths
 from ..problems import Problems
+from .body import Body
 from .compose import CRLF, compose, file_stem, new_message_id
 from .outcome import ALREADY, CONFIRMED, Outcome
 
@@ -62,7 +63,8 @@ class _Letter:
 
 
 def prepare(request, settings: Settings, mail_settings: MailSettings, journal: Journal, problems: Problems,
-            progress) -> Plan:
+            progress, body: Body, greetings: dict[str, str]) -> Plan:
+    """What to send now; `greetings` by municipality («Уважаемая Мария Сергеевна!»)."""
     letters = _letters(request, journal, problems)
     numbers = {item.row["number"] for item in letters}
     for number in request.retry:
@@ -80,6 +82,11 @@ def prepare(request, settings: Settings, mail_settings: MailSettings, journal: J
             outgoing = _outgoing(request, item, delivery, stem, mail_settings, plan, problems)
             if outgoing is None:
                 continue
+            if mail_settings.signed_only and not item.letter.signed_file:
+                problems.error(f"№ {item.letter.number} ({delivery.municipality}): письмо не подписано, а в letters.toml "
+                               "[mail] signed_only = true — отправляются только подписанные. Добавьте скан подписанного "
+                               f"письма: letters journal signed {item.letter.number} --file скан.pdf")
+                break
             files = files if files is not None else _attachments(item.row, item.letter, request, journal, problems)
             if files is False:
                 break
@@ -87,6 +94,8 @@ def prepare(request, settings: Settings, mail_settings: MailSettings, journal: J
                 number=item.letter.number, date=item.row["date"], municipality=delivery.municipality,
                 addressee=delivery.addressee, to=outgoing.to, message_id=outgoing.message_id, settings=settings,
                 mail_settings=mail_settings, attachments=files, sheets=item.row["appendix_sheets"].split(";"),
+                body=body, greeting=greetings.get(delivery.municipality)
+                or (settings.circular.greeting if len(item.letter.deliveries) > 1 else ""),
             )
             outgoing.data = message.as_bytes(policy=CRLF)
             plan.ready.append(outgoing)
@@ -196,7 +205,8 @@ def _outgoing(request, item: _Letter, delivery: Delivery, stem: str, mail_settin
         problems.error(
             f"{title}: нет адреса электронной почты — письмо не отправлено. Впишите адрес главы в столбец "
             "«Электронная почта» таблицы municipalities (несколько адресов — через «;»), пересоберите "
-            f"({rebuild}: пакет не изменится) и повторите рассылку; или отправьте это письмо иначе", file=MANIFEST,
+            f"({rebuild}: пакет не изменится) и повторите рассылку; или отправьте это письмо иначе и отметьте это в "
+            f"журнале: letters journal sent {number} --by почта --on ДД.ММ.ГГГГ", file=MANIFEST,
         )
         return None
     if len(addresses) + len(mail_settings.bcc) > MAX_RECIPIENTS:
@@ -239,6 +249,32 @@ def _attachments(row: dict, letter: Letter, request, journal: Journal,
                 f"Отправляется только то, что собрала программа: верните файл или пересоберите пакет ({rebuild})",
                 file=MANIFEST,
             )
+            return False
+        files.append((Path(path).name, data))
+    if letter.signed_file:  # the signed scan (and its signature) goes in place of the generated letter
+        signed = _signed(letter, request, problems)
+        if signed is False:
+            return False
+        files[0:1] = signed
+    return files
+
+
+def _signed(letter: Letter, request, problems: Problems) -> list[tuple[str, bytes]] | bool:
+    """The signed scan and its signature as `letters journal signed` put them in the pack."""
+    files = []
+    for path, digest in ((letter.signed_file, letter.signed_sha256), (letter.signature_file, letter.signature_sha256)):
+        if not path:
+            continue
+        try:
+            data = (request.folder / path).read_bytes()
+        except OSError:
+            problems.error(f"№ {letter.number}: подписанного скана нет: {path} — письмо не отправлено; положите его "
+                           f"снова: letters journal signed {letter.number} --file скан.pdf", file=MANIFEST)
+            return False
+        if hashlib.sha256(data).hexdigest() != digest:
+            problems.error(f"№ {letter.number}: файл изменён после того, как записан в журнал (sha256): {path} — "
+                           f"письмо не отправлено; положите скан снова: letters journal signed {letter.number} "
+                           "--file скан.pdf", file=MANIFEST)
             return False
         files.append((Path(path).name, data))
     return files

@@ -27,7 +27,8 @@ from ..journal import Journal, JournalError
 from ..model import MailSettings
 from ..problems import Problems, UsageError
 from .collect import Outgoing
-from .outcome import MAILED, Outcome
+from .compose import test_copy
+from .outcome import MAILED, TESTED, Outcome
 
 PASSWORD_VARIABLE = "LETTERS_SMTP_PASSWORD"
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -224,7 +225,9 @@ def _reason(exc: BaseException) -> str:
 
 
 def send_all(letters: list[Outgoing], journal: Journal, connect: Callable[[], Connection], mail_settings: MailSettings,
-             limit: RateLimit, problems: Problems, progress: Progress) -> list[Outcome]:
+             limit: RateLimit, problems: Problems, progress: Progress,
+             keep: Callable[[Outgoing], object] = lambda item: None) -> list[Outcome]:
+    """Send each message once; `keep` is given each one the server took (its copy in `sent/`)."""
     sent: list[Outcome] = []
     connection: Connection | None = None
     lost = 0  # connections lost in a row
@@ -243,6 +246,8 @@ def send_all(letters: list[Outgoing], journal: Journal, connect: Callable[[], Co
                     break
             outcome, lost_now = _send_one(item, connection, journal, mail_settings, problems)
             if outcome is not None:
+                _keep(keep, item, problems)
+            if outcome is not None:
                 sent.append(outcome)
             if lost_now:
                 connection, lost = None, lost + 1
@@ -254,6 +259,35 @@ def send_all(letters: list[Outgoing], journal: Journal, connect: Callable[[], Co
         if connection is not None:
             connection.close()
     return sent
+
+
+def _keep(keep: Callable[[Outgoing], object], item: Outgoing, problems: Problems) -> None:
+    try:
+        keep(item)
+    except OSError as exc:  # the letter went and is recorded: a missing copy is no reason to stop
+        problems.warning(f"№ {item.title}: отправлено, но копию письма в папку sent сохранить не удалось "
+                         f"({exc.strerror or exc})")
+
+
+def send_test(item: Outgoing, address: str, connect: Callable[[], Connection], mail_settings: MailSettings,
+              problems: Problems) -> list[Outcome]:
+    """One letter's message to the clerk's own address; nothing is recorded."""
+    try:
+        connection = connect()
+    except ServerError as exc:
+        problems.error(f"проверочное письмо не отправлено: {exc}")
+        return []
+    try:
+        answer = connection.deliver(mail_settings.address, (address,), (), test_copy(item, address, mail_settings.address))
+    except (NotSent, Unconfirmed) as exc:
+        problems.error(f"проверочное письмо на {address} не отправлено: {exc}")
+        return []
+    finally:
+        connection.close()
+    if address in answer.refused:
+        problems.error(f"проверочное письмо не отправлено: сервер не принял адрес {address} ({answer.refused[address]})")
+        return []
+    return [Outcome(item.number, item.municipality, TESTED, (address,), "")]
 
 
 def _left(letters: list[Outgoing], why: str, problems: Problems) -> None:

@@ -3,7 +3,7 @@ date), so that a later check can be compared with them; and, for a follow-up let
 earlier letter it cites. Existing journals gain an empty history.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
