@@ -125,9 +125,18 @@ def made_from(pdf: Path) -> str | None:
         return None
 
 
-def write(folder: Path, overview: Overview) -> None:
+def write(folder: Path, live: Path, overview: Overview) -> None:
+    """The page; the live one as it is when it would come out the same (an unchanged
+    re-run writes nothing)."""
+    text = _TEMPLATE.render(page=overview)
+    try:
+        if (live / PAGE).read_text(encoding="utf-8") == text:
+            link_or_copy(live / PAGE, folder / PAGE)
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
     partial = folder / f".{PAGE}.writing"
-    partial.write_text(_TEMPLATE.render(page=overview), encoding="utf-8")
+    partial.write_text(text, encoding="utf-8")
     os.replace(partial, folder / PAGE)
 
 

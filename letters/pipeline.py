@@ -364,7 +364,7 @@ class _Build:
             card.warnings = by_name[card.municipality]
             card.thumbnail = overview.thumbnail(staging.path, staging.final, row)
         title = f"Проект писем от {date} (без номеров)" if self.request.draft else f"Письма от {date}"
-        overview.write(staging.path, overview.Overview(title, cards, self._without_letter(cards), rest))
+        overview.write(staging.path, staging.final, overview.Overview(title, cards, self._without_letter(cards), rest))
 
     def _without_letter(self, cards: list[overview.Card]) -> list[tuple[str, str]]:
         """The municipalities of the table that got no letter in this folder, and why."""

@@ -172,6 +172,8 @@ def test_status_counts_what_was_fixed_against_the_two_tables(cycle, tmp_path):
     May letter against the June table."""
     may = manifest(cycle["out"] / "2024-05-20")
     number = may[cycle["fixed_all"]]["number"]
+    sent = run_letters("journal", "sent", number, "--by", "почта", "--on", "21.05.2024", "--journal", str(cycle["journal"]))
+    assert sent.returncode == 0, sent.stderr
     replied = run_letters("journal", "reply", number, "--number", "12-345", "--date", "10.06.2024",
                           "--journal", str(cycle["journal"]))
     assert replied.returncode == 0, replied.stderr
