@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import os
-import re
 import sys
 import tempfile
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
+from . import russian  # first: it installs the Russian words of Typer before typer is imported
 import typer
 from babel import Locale
 from rich.console import Console
@@ -31,28 +31,31 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  # a wrong option, or LibreOffice missing
 
 
-app = typer.Typer(
+app = russian.Typer(
     help="Письма главам муниципальных образований по итогам мониторинга виджетов ПОС.",
-    add_completion=False,
+    epilog="""Порядок работы:
+  letters validate                  проверить таблицы и letters.toml
+  letters build --date 20.05.2024   собрать письма
+  letters mail --date 20.05.2024    подготовить рассылку
+Справка по команде: letters build --help""",
     no_args_is_help=True,
-    rich_markup_mode=None,
 )
 _RUSSIAN = Locale("ru")
 # markup off: messages carry clerks' data, and «[sender]» or «Район [/b]» must print as written
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
-DataOption = Annotated[Path, typer.Option("--data", help="Папка с таблицами и letters.toml.")]
+DataOption = Annotated[Path, typer.Option("--data", metavar="ПАПКА", help="Папка с таблицами и letters.toml.")]
 JournalOption = Annotated[
     Optional[str],
-    typer.Option("--journal", envvar="LETTERS_JOURNAL",
+    typer.Option("--journal", envvar="LETTERS_JOURNAL", metavar="ЖУРНАЛ",
                  help="Журнал регистрации: путь к файлу SQLite или адрес postgresql+psycopg://… "
-                      "(по умолчанию — [journal] в letters.toml, иначе журнал пользователя)."),
+                      "(по умолчанию — \\[journal] в letters.toml, иначе журнал пользователя)."),
 ]
 TemplatesOption = Annotated[Optional[Path], typer.Option(
-    "--templates", help="Папка со своими шаблонами .docx (по умолчанию — папка templates рядом с папкой данных; "
+    "--templates", metavar="ПАПКА", help="Папка со своими шаблонами .docx (по умолчанию — папка templates рядом с папкой данных; "
                         "шаблона, которого там нет, берётся шаблон программы).")]
-DateOption = Annotated[str, typer.Option("--date", help="Дата писем, ДД.ММ.ГГГГ.")]
+DateOption = Annotated[str, typer.Option("--date", metavar="ДД.ММ.ГГГГ", help="Дата писем, ДД.ММ.ГГГГ.")]
 
 
 def parse_date(text: str) -> dt.date:
@@ -112,19 +115,6 @@ class progress:
             self._bar.stop()
 
 
-# Typer's own messages are English; these are the ones a clerk can meet.
-_USAGE_MESSAGES = (
-    (re.compile(r"Missing option '([^']+)'.*", re.S), r"не указан обязательный параметр \1"),
-    (re.compile(r"Missing (?:argument|parameter):? '?([^'.]+)'?.*", re.S), r"не указан обязательный параметр \1"),
-    (re.compile(r"No such option: (\S+).*", re.S), r"нет такого параметра: \1"),
-    (re.compile(r"No such command '([^']+)'.*", re.S), r"нет такой команды: \1"),
-    (re.compile(r"Option '([^']+)' requires an argument.*", re.S), r"после \1 нужно значение"),
-    (re.compile(r"Invalid value for '([^']+)': (.*)", re.S), r"неверное значение \1: \2"),
-    (re.compile(r"Invalid value: (.*)", re.S), r"неверное значение: \1"),
-    (re.compile(r"Got unexpected extra argument.*\((.*)\)", re.S), r"лишние слова в команде: \1"),
-)
-
-
 def main() -> None:
     """The entry point: Russian messages for usage errors, a log file instead of a traceback."""
     try:
@@ -141,7 +131,7 @@ def main() -> None:
         err.print("Прервано. Незаконченные пакеты не записаны.")
         code = ExitCode.INVALID_INPUT
     except typer.TyperException as exc:  # a usage error: a wrong option or value
-        err.print(f"Ошибка в команде: {_usage_message(exc.format_message())}. Справка: letters --help")
+        err.print(russian.explain(exc))
         code = ExitCode.USAGE
     except Exception:
         log = _write_log()
@@ -151,13 +141,6 @@ def main() -> None:
         )
         code = ExitCode.INVALID_INPUT
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _usage_message(message: str) -> str:
-    for pattern, russian in _USAGE_MESSAGES:
-        if pattern.fullmatch(message.strip()):
-            return pattern.sub(russian, message.strip())
-    return message
 
 
 def _write_log() -> Path:

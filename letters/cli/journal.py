@@ -12,9 +12,18 @@ from ..journal import register
 from ..journal import STATUS_NAMES, Journal
 from ..journal import open_journal as _open
 from ..problems import Problems
+from . import russian
 from .app import DataOption, JournalOption, app, count, out, parse_date, show
 
-journal_app = typer.Typer(help="Журнал регистрации исходящих писем.", invoke_without_command=True, rich_markup_mode=None)
+journal_app = russian.Typer(help="Журнал регистрации исходящих писем.", invoke_without_command=True, epilog="""Показать весь журнал:
+  letters journal
+Выданные в 2024 году письма МО, в названии которых есть «ишим»:
+  letters journal --year 2024 --status выдан --municipality ишим
+Выгрузить журнал в Excel:
+  letters journal --export журнал.xlsx
+Аннулировать номер:
+  letters journal cancel 1340/24 --why "письмо не нужно: ошибки исправлены"
+""")
 app.add_typer(journal_app, name="journal")
 
 
@@ -31,11 +40,11 @@ def journal_list(
     ctx: typer.Context,
     journal: JournalOption = None,
     data: DataOption = Path("data"),
-    year: Annotated[Optional[int], typer.Option("--year", help="Только за этот год.")] = None,
-    date: Annotated[Optional[str], typer.Option("--date", help="Только письма этой даты, ДД.ММ.ГГГГ.")] = None,
-    municipality: Annotated[Optional[str], typer.Option("--municipality", help="Только МО, в названии которых есть этот текст.")] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="reserved, issued, sent, cancelled или replaced.")] = None,
-    export: Annotated[Optional[Path], typer.Option("--export", help="Сохранить в файл .xlsx или .csv.")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", metavar="ГОД", help="Только за этот год.")] = None,
+    date: Annotated[Optional[str], typer.Option("--date", metavar="ДД.ММ.ГГГГ", help="Только письма этой даты, ДД.ММ.ГГГГ.")] = None,
+    municipality: Annotated[Optional[str], typer.Option("--municipality", metavar="ТЕКСТ", help="Только МО, в названии которых есть этот текст.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", metavar="СТАТУС", help="reserved, issued, sent, cancelled или replaced.")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", metavar="ФАЙЛ", help="Сохранить в файл .xlsx или .csv.")] = None,
 ) -> None:
     """Показать журнал (с отбором) или выгрузить его в .xlsx или .csv."""
     ctx.ensure_object(dict)["journal"], ctx.obj["data"] = journal, data
@@ -60,13 +69,15 @@ def journal_list(
     out.print(f"Всего: {count(len(letters), 'запись', 'записи', 'записей')}")
 
 
-@journal_app.command("cancel")
+@journal_app.command("cancel", epilog="""Пример:
+  letters journal cancel 1340/24 --why "письмо не нужно: ошибки исправлены"
+Номер остаётся в журнале с причиной и больше никогда не выдаётся.""")
 def journal_cancel(
     ctx: typer.Context,
-    number: Annotated[str, typer.Argument(help="Регистрационный номер, например 1337/24.")],
-    why: Annotated[str, typer.Option("--why", help="Причина аннулирования (записывается в журнал).")],
+    number: Annotated[str, typer.Argument(metavar="НОМЕР", help="Регистрационный номер, например 1337/24.")],
+    why: Annotated[str, typer.Option("--why", metavar="ПРИЧИНА", help="Причина аннулирования (записывается в журнал).")],
     journal: JournalOption = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", metavar="ПАПКА", help="Папка с таблицами и letters.toml.")] = None,
 ) -> None:
     """Аннулировать номер (он больше никогда не будет выдан)."""
     if not why.strip():
