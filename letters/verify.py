@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .journal import ACTIVE, REPLACED, Journal
+from .journal import ACTIVE, REPLACED, STATUS_NAMES, Journal
 from .packs import MANIFEST, read_manifest, row_paths, sha256
 from .problems import Problems
 
@@ -47,7 +47,7 @@ def _check_journal(journal: Journal, row: dict, digests: dict[str, str], problem
         problems.error(f"номера {row['number']} ({row['municipality']}) нет в журнале регистрации", file=MANIFEST)
         return
     if letter.status not in (*ACTIVE, REPLACED):  # a replaced letter was sent: its pack is the archive
-        problems.error(f"письмо № {letter.number} в журнале — {letter.status}, а пакет лежит в папке", file=MANIFEST)
+        problems.error(f"письмо № {letter.number} в журнале — {STATUS_NAMES.get(letter.status, letter.status)}, а пакет лежит в папке", file=MANIFEST)
     recorded = journal.files_of(letter.id)
     for path, digest in digests.items():
         if recorded.get(path) != digest:

@@ -11,6 +11,7 @@ from rich.table import Table
 from ..journal import register
 from ..journal import STATUS_NAMES, Journal
 from ..journal import open_journal as _open
+from ..names import closest, name_key
 from ..problems import Problems
 from . import russian
 from .app import DataOption, JournalOption, app, count, out, parse_date, show
@@ -43,15 +44,14 @@ def journal_list(
     year: Annotated[Optional[int], typer.Option("--year", metavar="ГОД", help="Только за этот год.")] = None,
     date: Annotated[Optional[str], typer.Option("--date", metavar="ДД.ММ.ГГГГ", help="Только письма этой даты, ДД.ММ.ГГГГ.")] = None,
     municipality: Annotated[Optional[str], typer.Option("--municipality", metavar="ТЕКСТ", help="Только МО, в названии которых есть этот текст.")] = None,
-    status: Annotated[Optional[str], typer.Option("--status", metavar="СТАТУС", help="reserved, issued, sent, cancelled или replaced.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", metavar="СТАТУС", help="Только письма с этим статусом: зарезервирован, выдан, отправлен, аннулирован или заменён.")] = None,
     export: Annotated[Optional[Path], typer.Option("--export", metavar="ФАЙЛ", help="Сохранить в файл .xlsx или .csv.")] = None,
 ) -> None:
     """Показать журнал (с отбором) или выгрузить его в .xlsx или .csv."""
     ctx.ensure_object(dict)["journal"], ctx.obj["data"] = journal, data
     if ctx.invoked_subcommand is not None:
         return
-    if status and status not in STATUS_NAMES:
-        raise typer.BadParameter(f"статус «{status}» неизвестен; возможные: {', '.join(STATUS_NAMES)}")
+    status = status and _status(status, ctx)
     if export and export.suffix.lower() not in (".xlsx", ".csv"):
         raise typer.BadParameter("выгрузка возможна в файл .xlsx или .csv")
     letters = open_journal(journal, data).list(
@@ -67,6 +67,19 @@ def journal_list(
         table.add_row(*(row[c] for c in columns))
     out.print(table)
     out.print(f"Всего: {count(len(letters), 'запись', 'записи', 'записей')}")
+
+
+def _status(text: str, ctx: typer.Context) -> str:
+    """The status a clerk names, as the journal shows it («выдан») or as it stores it («issued»),
+    whatever the case, the spaces and «ё»."""
+    by_key = {name_key(k): k for k in STATUS_NAMES} | {name_key(v): k for k, v in STATUS_NAMES.items()}
+    found = by_key.get(name_key(text))
+    if found is None:
+        guess = closest(text, STATUS_NAMES.values())
+        hint = f" (возможно, «{guess}»?)" if guess else ""
+        raise typer.BadParameter(f"статус «{text}» неизвестен{hint}; возможные: {', '.join(STATUS_NAMES.values())}",
+                                 ctx=ctx, param_hint="--status")
+    return found
 
 
 @journal_app.command("cancel", epilog="""Пример:

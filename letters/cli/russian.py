@@ -146,7 +146,7 @@ _MESSAGES = (
     (re.compile(r"Missing command\.?", re.S), "не указана команда"),
     (re.compile(r"Option '([^']+)' requires an argument.*", re.S), r"после \1 нужно значение"),
     (re.compile(r"Option '([^']+)' does not take a value.*", re.S), r"после \1 значение не пишется"),
-    (re.compile(r"Invalid value for '([^']+)': (.*)", re.S), r"неверное значение \1: \2"),
+    (re.compile(r"Invalid value for '?([^':]+)'?: (.*)", re.S), r"неверное значение \1: \2"),
     (re.compile(r"Invalid value: (.*)", re.S), r"неверное значение: \1"),
     (re.compile(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", re.S), r"лишние слова в команде: \1"),
 )
