@@ -263,3 +263,12 @@ def test_a_libreoffice_crash_midway_leaves_the_previous_packs_untouched(small_da
     assert after == before
     assert (tmp_path / "converted.log").read_text().endswith("00000.docx")  # it failed midway, not at once
     assert sorted(p.name for p in out.iterdir() if p.name != ".cache") == ["2024-05-20"]  # no leftovers
+
+
+def test_cli_only_with_a_mistyped_name_suggests_the_closest_and_writes_nothing(small_data, tmp_path):
+    out = tmp_path / "out"
+    shown = run_letters("build", "--date", "20.05.2024", "--data", str(small_data), "--out", str(out),
+                        "--only", "город  ИШИММ", "--no-pdf")
+    assert shown.returncode == 1
+    assert "--only «город  ИШИММ»: " in shown.stderr and "(возможно, «Город Ишим»?)" in shown.stderr
+    assert not out.exists()
