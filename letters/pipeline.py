@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import dates
+from . import dates, hints
 from .context import for_document, sample_context
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
 from .failpoints import checkpoint
@@ -257,7 +257,8 @@ class _Build:
                     f"письмо № {letter.number} для «{audience.key}» уже отправлено, а его содержание "
                     "теперь другое (изменились данные или шаблоны). Отправленное письмо не перезаписывается: "
                     "верните прежние данные, или соберите новое письмо с новым номером: "
-                    "letters build … --reissue (старое будет отмечено как заменённое)"
+                    + hints.command("build", "--date", dates.numeric(self.request.date), "--reissue", request=self.request)
+                    + " (старое будет отмечено как заменённое)"
                 )
 
     def _number(self, audiences: list[Audience], active: dict[str, Letter]) -> list[_Pack]:

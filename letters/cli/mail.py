@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import dates
+from .. import dates, hints
 from .. import mail as mailing
 from ..problems import Level
 from .app import DataOption, DateOption, ExitCode, JournalOption, app, count, err, out, parse_date, progress, show
@@ -80,7 +80,8 @@ def _show_mail(result: mailing.MailResult, request: mailing.MailRequest) -> None
     if written := result.of(mailing.WRITTEN):
         out.print(f"Подготовлено к отправке: {count(len(written), 'письмо', 'письма', 'писем')} в папке "
                   f"{result.folder / mailing.OUTBOX} (ничего не отправлено; отправить: "
-                  f"letters mail --date {dates.numeric(request.date)} --send --smtp smtp://…)")
+                  + hints.command("mail", "--date", dates.numeric(request.date), "--send", "--smtp",
+                                  request.smtp or "smtp://…", request=request) + ")")
         listing(written, files=True)
     if mailed := result.of(mailing.MAILED):
         out.print(f"Отправлено через {result.server or 'почтовый сервер'}: {count(len(mailed), 'письмо', 'письма', 'писем')} "

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import dates
+from .. import dates, hints
 from ..journal import journal_url, open_journal
 from ..packs import MANIFEST
 from ..problems import Problems
@@ -104,8 +104,8 @@ def mail(request: MailRequest, progress: Progress | None = None, connect: Callab
         raise MailUsageError(f"--attach: pdf или docx, а не «{request.attach}»")
     folder = request.folder
     if not (folder / MANIFEST).is_file():
-        problems.error(f"в папке {folder} нет {MANIFEST}: сначала соберите письма: letters build --date "
-                       f"{dates.numeric(request.date)}")
+        problems.error(f"в папке {folder} нет {MANIFEST}: сначала соберите письма: "
+                       + hints.command("build", "--date", dates.numeric(request.date), request=request))
         return MailResult(problems)
     result = MailResult(problems, folder=folder, server=str(server or ""))
     journal = open_journal(request.journal, request.data, problems)

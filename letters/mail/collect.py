@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import dates
+from .. import dates, hints
 from ..addresses import for_smtp, split
 from ..journal import CANCELLED, EMAIL, REPLACED, RESERVED, STATUS_NAMES, Delivery, Journal, Letter
 from ..model import MailSettings, Settings
@@ -156,7 +156,7 @@ def _outgoing(request, item: _Letter, delivery: Delivery, stem: str, mail_settin
     reported, or it went already)."""
     number, municipality = item.letter.number, delivery.municipality
     title = f"№ {number} ({municipality})"
-    again = f"letters mail --date {dates.numeric(request.date)}"
+    again = hints.command("mail", "--date", dates.numeric(request.date), request=request)
     rebuild = _rebuild_hint(request)
     retry = number in request.retry
     addresses, bad = for_smtp(delivery.addresses)
@@ -245,7 +245,7 @@ def _attachments(row: dict, letter: Letter, request, journal: Journal,
 
 
 def _rebuild_hint(request) -> str:
-    return f"letters build --date {dates.numeric(request.date)}"
+    return hints.command("build", "--date", dates.numeric(request.date), request=request)
 
 
 def _unconfirmed(number: str, delivery: Delivery, again: str) -> str:
