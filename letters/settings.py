@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
 import string
 import tomllib
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import dates
@@ -45,6 +47,11 @@ _TOML_REASONS = (
 
 
 def read_settings(folder: Path, problems: Problems) -> Settings | None:
+    with _placed(folder, problems) as found:
+        return _read_settings(folder, found)
+
+
+def _read_settings(folder: Path, problems: Problems) -> Settings | None:
     path = folder / FILE
     if not path.is_file():
         problems.error(f"в папке данных {folder} нет файла {FILE} с реквизитами письма", file=FILE)
@@ -96,6 +103,49 @@ def read_settings(folder: Path, problems: Problems) -> Settings | None:
         appendix_titles=tuple(clean_text(t).strip() for t in titles),
         circular=_circular(raw, problems),
     )
+
+
+@contextmanager
+def _placed(folder: Path, problems: Problems):
+    """A problem with a key of letters.toml gets the line the key is on, or the line of its
+    section when the key is missing: the clerk opens the file there."""
+    found = Problems()
+    try:
+        yield found
+    finally:
+        lines = _key_lines(folder / FILE)
+        for problem in found:
+            if problem.file == FILE and problem.row is None and problem.column:
+                problem = dataclasses.replace(problem, row=_line(lines, problem.column))
+            problems.append(problem)
+
+
+def line_of(folder: Path, key: str) -> int | None:
+    """The line of letters.toml where `key` («[letter] deadline») is written, or its section."""
+    return _line(_key_lines(folder / FILE), key)
+
+
+def _line(lines: dict[str, int], key: str) -> int | None:
+    return lines.get(key) or lines.get(key.split("]")[0] + "]")
+
+
+def _key_lines(path: Path) -> dict[str, int]:
+    """{"[letter]": 17, "[letter] deadline": 19, …}: where each section and key is written."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    lines: dict[str, int] = {}
+    section = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\s*\[([^\]\[]*)\]", line)
+        key = re.match(r"\s*([\w-]+)\s*=", line)
+        if header:
+            section = header.group(1).strip()
+            lines.setdefault(f"[{section}]", number)
+        elif key:
+            lines.setdefault(f"[{section}] {key.group(1)}", number)
+    return lines
 
 
 def _circular(raw: dict, problems: Problems) -> CircularWording:
@@ -226,6 +276,11 @@ _MAIL_PLACEHOLDERS = {"number", "date", "subject", "municipality"}
 def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> MailSettings | None:
     """The `[mail]` section of letters.toml; None when it has errors (they are reported).
     A letters.toml that cannot be read at all is reported by `read_settings`."""
+    with _placed(folder, problems) as found:
+        return _read_mail_settings(folder, found, settings)
+
+
+def _read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> MailSettings | None:
     from email.utils import parseaddr
 
     from .model import DEFAULT_MAIL_RATE, DEFAULT_MAIL_SUBJECT, MailSettings

@@ -11,7 +11,7 @@ from . import addresses, dates, declension
 from .names import name_key
 from .model import Dataset, ErrorType, Finding, Municipality, Organization, PlanItem
 from .problems import Problems
-from .settings import read_settings
+from .settings import line_of, read_settings
 from .sites import site_key
 from .tables import Row, Table, read_table
 
@@ -46,7 +46,7 @@ def load_dataset(
         problems.error(
             f"срок ответа {dates.numeric(settings.deadline)} раньше даты письма {dates.numeric(on)}: "
             "исправьте deadline в разделе [letter]",
-            file="letters.toml", column="[letter] deadline",
+            file="letters.toml", row=line_of(folder, "[letter] deadline"), column="[letter] deadline",
         )
     _warn_without_email(tables["municipalities"], municipalities, findings, problems)
     if problems.has_errors or settings is None or None in tables.values():

@@ -117,13 +117,15 @@ def test_an_audit_after_the_letter_date_is_a_warning(small_data):
     assert [p.row for p in problems.warnings] == [5]
 
 
-def test_letters_toml_problems_name_the_key(tmp_path):
+def test_letters_toml_problems_name_the_key_and_its_line(tmp_path):
     folder = write_data(tmp_path)
     text = (folder / "letters.toml").read_text(encoding="utf-8")
     (folder / "letters.toml").write_text(text.replace('deadline = "14.06.2024"', 'deadline = "14.13.2024"').replace("first = 1337", 'first = "1337"'), encoding="utf-8")
     found = errors_of(folder)
-    assert "letters.toml, столбец «[letter] deadline»: такой даты нет в календаре: «14.13.2024»" in found
-    assert any(e.startswith("letters.toml, столбец «[numbering] first»") for e in found)
+    assert "letters.toml, строка 19, параметр «[letter] deadline»: такой даты нет в календаре: «14.13.2024»" in found
+    assert any(e.startswith("letters.toml, строка 23, параметр «[numbering] first»") for e in found)
+    lines = (folder / "letters.toml").read_text(encoding="utf-8").splitlines()
+    assert lines[19 - 1].startswith("deadline =") and lines[23 - 1].startswith("first =")
 
 
 def test_a_broken_toml_line_is_named(tmp_path):
@@ -182,7 +184,7 @@ def test_a_municipality_that_gets_a_letter_without_an_email_is_a_warning(tmp_pat
 def test_a_deadline_before_the_letter_date_is_an_error(small_data):
     found = [str(p) for p in problems_of(small_data, on=dt.date(2024, 6, 20)).errors]
     assert found == [
-        "letters.toml, столбец «[letter] deadline»: срок ответа 14.06.2024 раньше даты письма 20.06.2024: "
+        "letters.toml, строка 19, параметр «[letter] deadline»: срок ответа 14.06.2024 раньше даты письма 20.06.2024: "
         "исправьте deadline в разделе [letter]"
     ]
 
