@@ -272,3 +272,24 @@ def test_cli_only_with_a_mistyped_name_suggests_the_closest_and_writes_nothing(s
     assert shown.returncode == 1
     assert "--only «город  ИШИММ»: " in shown.stderr and "(возможно, «Город Ишим»?)" in shown.stderr
     assert not out.exists()
+
+
+def test_cli_progress_names_the_step_with_a_spinner_until_it_can_count(monkeypatch):
+    import importlib
+    import io
+
+    from rich.console import Console
+
+    cli = importlib.import_module("letters.cli.app")  # the module; letters.cli.app is also the Typer app
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100, color_system=None)
+    monkeypatch.setattr(cli, "err", terminal)  # a real Rich console, as on the clerk's terminal
+    shown = cli.progress()
+    report = shown.__enter__()
+    shown._bar.refresh()
+    before = terminal.file.getvalue()
+    report("письма и приложения: Word → PDF", 1, 4)
+    shown._bar.refresh()
+    after = terminal.file.getvalue()[len(before):]
+    shown.__exit__(None, None, None)
+    assert "⠋ проверка данных" in before and "/?" not in before and "0/" not in before
+    assert "письма и приложения: Word → PDF" in after and "1/4" in after

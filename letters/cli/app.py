@@ -19,7 +19,9 @@ from . import russian  # first: it installs the Russian words of Typer before ty
 import typer
 from babel import Locale
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn,
+                           TimeRemainingColumn)
+from rich.text import Text
 
 from .. import __version__, dates
 from ..problems import Level, LettersError, Problems
@@ -93,6 +95,18 @@ def fail(code: ExitCode = ExitCode.INVALID_INPUT, message: str = "") -> typer.Ex
     return typer.Exit(code)
 
 
+class _Counted(ProgressColumn):
+    """A column shown once the step knows how many things it has to do: until then the
+    spinner and the step's name say that work goes on, and no «0/?» is shown."""
+
+    def __init__(self, column: ProgressColumn):
+        super().__init__()
+        self.column = column
+
+    def render(self, task):
+        return self.column.render(task) if task.total is not None else Text("")
+
+
 class progress:
     """A Rich progress bar on a terminal; nothing when the output is a file or a pipe."""
 
@@ -100,7 +114,8 @@ class progress:
         if not err.is_terminal:
             return None
         self._bar = Progress(
-            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            SpinnerColumn(), TextColumn("{task.description}", markup=False),
+            *(_Counted(c) for c in (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())),
             console=err, transient=True,
         )
         self._bar.start()
