@@ -276,7 +276,7 @@ class _Build:
         return packs
 
     def _files(self, number: str, audience: Audience) -> PackFiles:
-        return pack_files(number, audience.key, self.dataset.settings.appendix_titles[:len(self.kind.appendices)],
+        return pack_files(number, audience.key, self.dataset.settings.appendix_file_titles[:len(self.kind.appendices)],
                           tuple(e.title for e in self.kind.enclosures))
 
     def _unchanged_sent(self, audience: Audience, letter: Letter) -> bool:

@@ -26,7 +26,7 @@ _REQUIRED = {
 }
 _OPTIONAL = {
     "sender": ("fax",),
-    "letter": ("incoming_number", "incoming_date", "appendix_titles"),
+    "letter": ("incoming_number", "incoming_date", "appendix_titles", "appendix_files"),
     "numbering": ("pattern", "first"),
     "circular": ("addressee", "by_list", "greeting", "region"),
 }
@@ -83,6 +83,11 @@ def _read_settings(folder: Path, problems: Problems) -> Settings | None:
     titles = letter.get("appendix_titles", list(DEFAULT_APPENDIX_TITLES))
     if not (isinstance(titles, list) and len(titles) == 3 and all(isinstance(t, str) and t.strip() for t in titles)):
         problems.error("appendix_titles: нужен список из трёх названий приложений", file=FILE, column="[letter] appendix_titles")
+    files = letter.get("appendix_files", [])
+    if not (isinstance(files, list) and len(files) <= 3 and all(isinstance(f, str) for f in files)):
+        problems.error("appendix_files: нужен список до трёх коротких имён файлов приложений, например "
+                       "appendix_files = [\"Ошибки\", \"Рекомендации\", \"План\"] (пустое имя — по названию)",
+                       file=FILE, column="[letter] appendix_files")
     if len(problems.errors) > before:
         return None
     sender, signer, executor = values["sender"], values["signer"], values["executor"]
@@ -101,6 +106,7 @@ def _read_settings(folder: Path, problems: Problems) -> Settings | None:
         incoming_number=_text(letter, "letter", "incoming_number", problems, default=""),
         incoming_date=_text(letter, "letter", "incoming_date", problems, default=""),
         appendix_titles=tuple(clean_text(t).strip() for t in titles),
+        appendix_files=tuple(clean_text(f).strip() for f in files),
         circular=_circular(raw, problems),
     )
 

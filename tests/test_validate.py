@@ -195,3 +195,33 @@ def test_the_same_problem_is_kept_once():
     problems.warning("проверьте", "audit.csv", 3)
     problems.warning("проверьте", "audit.csv", 4)
     assert [p.row for p in problems] == [3, 4]
+
+
+def test_appendix_files_give_short_file_names_and_whole_titles_stay_the_default(tmp_path):
+    from letters.packs import pack_files
+    from letters.settings import read_settings
+
+    folder = write_data(tmp_path)
+    problems = Problems()
+    whole = read_settings(folder, problems)
+    assert pack_files("1337/24", "Город Ишим", whole.appendix_file_titles).appendices[2] == (
+        "1337-24 Город Ишим/Приложение 3. План мероприятий по повышению значений показателей оперативного рейтинга.docx")
+    text = (folder / "letters.toml").read_text(encoding="utf-8")
+    (folder / "letters.toml").write_text(text.replace("[letter]\n", '[letter]\nappendix_files = ["", "", "План"]\n'),
+                                         encoding="utf-8")
+    short = read_settings(folder, problems)
+    assert problems == []
+    assert short.appendix_titles == whole.appendix_titles  # the letter still names the whole title
+    files = pack_files("1337/24", "Город Ишим", short.appendix_file_titles).appendices
+    assert [f.split("/")[1] for f in files] == [
+        "Приложение 1. Перечень выявленных ошибок.docx", "Приложение 2. Рекомендации по устранению ошибок.docx",
+        "Приложение 3. План.docx"]
+
+
+def test_appendix_files_that_are_not_a_list_are_an_error_with_the_line(tmp_path):
+    folder = write_data(tmp_path)
+    text = (folder / "letters.toml").read_text(encoding="utf-8")
+    (folder / "letters.toml").write_text(text.replace("[letter]\n", '[letter]\nappendix_files = "План"\n'), encoding="utf-8")
+    found = errors_of(folder)
+    line = text.splitlines().index("[letter]") + 2
+    assert any(e.startswith(f"letters.toml, строка {line}, параметр «[letter] appendix_files»: appendix_files: нужен список") for e in found), found
