@@ -14,11 +14,11 @@ import re
 import shlex
 
 import pytest
-import typer.main
 from babel.messages.pofile import read_po
-
-from letters.cli import app, russian
 from conftest import run_in_process, run_letters
+
+from letters.cli import app, russian  # before typer.main: it installs Typer's Russian words
+import typer.main  # noqa: E402  (isort: skip)
 
 # Latin words a clerk meets as they are: names of programs, formats, files, tables and values.
 ALLOWED = {

@@ -20,6 +20,7 @@ import gettext
 import os
 import re
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def _russian_gettext():
 
 
 if "typer.rich_utils" in sys.modules:  # imported already: its words are fixed in English
-    raise ImportError("letters.cli.russian must be imported before typer.rich_utils")
+    warnings.warn("letters.cli.russian is imported after typer.rich_utils: the help keeps Typer's English words",
+                  stacklevel=2)
 with _russian_gettext():
     import typer
     import typer.core
