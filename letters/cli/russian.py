@@ -74,6 +74,18 @@ class _Argument(typer.core.TyperArgument):
         return None
 
 
+class _Option(typer.core.TyperOption):
+    """An option whose allowed range reads «[1–64]» or «[от 1]», not «[1<=x<=64]»."""
+
+    def _get_number_range_help_str(self):
+        low, high = _number(self.min), _number(self.max)
+        if low is not None and high is not None:
+            return f"{low}–{high}"
+        if low is not None:
+            return f"от {low}"
+        return None if high is None else f"до {high}"
+
+
 class _Russian:
     """What our command and group classes share: their context, their help option, and
     parameters shown without Typer's English type names («<bool>», «<path>»)."""
@@ -85,8 +97,11 @@ class _Russian:
         for param in self.params:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""  # a flag takes no value
+            # Typer makes the parameters; we only choose how they are shown
             if type(param) is typer.core.TyperArgument:
-                param.__class__ = _Argument  # Typer makes the argument; we only choose how it is shown
+                param.__class__ = _Argument
+            elif type(param) is typer.core.TyperOption:
+                param.__class__ = _Option
 
     def get_help_option(self, ctx):
         option = super().get_help_option(ctx)
