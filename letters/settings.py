@@ -38,9 +38,9 @@ _TOML_REASONS = (
     ("Illegal character", "в тексте недопустимый знак: удалите его"),
     ("Invalid value", "значение записано неверно: текст и даты пишутся в кавычках (\"14.06.2024\"), числа — без кавычек"),
     ("Expected newline", "после значения лишний текст: текст и даты пишутся в кавычках (\"14.06.2024\")"),
-    ("Expected '='", "после имени ключа нужны знак «=» и значение, например phone = \"(3452) 427-900\""),
+    ("Expected '='", "после имени параметра нужны знак «=» и значение, например phone = \"(3452) 427-900\""),
     ("twice", "раздел записан дважды: оставьте один"),
-    ("overwrite", "ключ записан дважды: оставьте один"),
+    ("overwrite", "параметр записан дважды: оставьте один"),
     ("Unescaped", "знак \\ в тексте: напишите его дважды (\\\\) или возьмите текст в одинарные кавычки '…'"),
     ("Expected ']'", "не закрыта скобка в названии раздела: пишите [раздел]"),
 )
@@ -158,7 +158,7 @@ def _circular(raw: dict, problems: Problems) -> CircularWording:
     """`[circular]`: the wording of a letter by list; every key may be left out."""
     section = raw.get("circular", {})
     if not isinstance(section, dict):
-        problems.error("circular должен быть разделом: строка [circular], а под ней ключи вида addressee = \"…\"",
+        problems.error("circular должен быть разделом: строка [circular], а под ней параметры вида addressee = \"…\"",
                        file=FILE, column="[circular]")
         return CircularWording()
     defaults = CircularWording()
@@ -206,9 +206,9 @@ def _warn_unknown_keys(raw: dict, problems: Problems) -> None:
         for key in table:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
-                hint = f" — может быть, {close[0]}?" if close else f"; возможные ключи: {', '.join(known)}"
+                hint = f" — может быть, {close[0]}?" if close else f"; возможные параметры: {', '.join(known)}"
                 problems.warning(
-                    f"ключа {key} в разделе [{section}] программа не знает и не читает{hint}",
+                    f"параметра {key} в разделе [{section}] программа не знает и не читает{hint}",
                     file=FILE, column=f"[{section}] {key}",
                 )
 
@@ -237,7 +237,7 @@ def _section(raw: dict, section: str, keys: tuple[str, ...], problems: Problems)
     table = raw.get(section)
     if section in raw and not isinstance(table, dict):
         problems.error(
-            f"{section} должен быть разделом: строка [{section}], а под ней ключи вида name = \"…\"",
+            f"{section} должен быть разделом: строка [{section}], а под ней параметры вида name = \"…\"",
             file=FILE, column=f"[{section}]",
         )
         return {}
@@ -250,7 +250,7 @@ def _section(raw: dict, section: str, keys: tuple[str, ...], problems: Problems)
 def _text(table: dict, section: str, key: str, problems: Problems, default: str | None = None) -> str:
     value = table.get(key, default)
     if value is None:
-        problems.error(f"не заполнен ключ {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
+        problems.error(f"не заполнен параметр {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
         return ""
     if key == "deadline" and isinstance(value, dt.date):
         return value  # a TOML date; checked by _date
@@ -259,7 +259,7 @@ def _text(table: dict, section: str, key: str, problems: Problems, default: str 
         problems.error(f"{key}: нужен текст в кавычках, например {key} = {example}", file=FILE, column=f"[{section}] {key}")
         return ""
     if default is None and not value.strip():
-        problems.error(f"пустой ключ {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
+        problems.error(f"пустой параметр {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
     return clean_text(value).strip()
 
 
@@ -297,14 +297,14 @@ def _read_mail_settings(folder: Path, problems: Problems, settings: Settings) ->
         return None
     section = raw.get("mail", {})
     if not isinstance(section, dict):
-        problems.error("mail должен быть разделом: строка [mail], а под ней ключи вида from = \"…\"", file=FILE, column="[mail]")
+        problems.error("mail должен быть разделом: строка [mail], а под ней параметры вида from = \"…\"", file=FILE, column="[mail]")
         return None
     before = len(problems.errors)
     for key in section:
         if key not in _MAIL_KEYS:
             close = difflib.get_close_matches(key, _MAIL_KEYS, n=1)
-            hint = f" — может быть, {close[0]}?" if close else f"; возможные ключи: {', '.join(_MAIL_KEYS)}"
-            problems.warning(f"ключа {key} в разделе [mail] программа не знает и не читает{hint}", file=FILE, column=f"[mail] {key}")
+            hint = f" — может быть, {close[0]}?" if close else f"; возможные параметры: {', '.join(_MAIL_KEYS)}"
+            problems.warning(f"параметра {key} в разделе [mail] программа не знает и не читает{hint}", file=FILE, column=f"[mail] {key}")
 
     name, address = parseaddr(_text(section, "mail", "from", problems, default=settings.sender.email))
     if not is_email(address):

@@ -39,6 +39,7 @@ class Outgoing:
     stem: str  # its file in the outbox, without «.eml»
     reached: tuple[str, ...] = ()  # a delivery that went: whom it has reached already
     retry: bool = False
+    again: str = "letters mail …"  # this mailing's command, for the hints (letters.hints)
 
     @property
     def title(self) -> str:
@@ -204,7 +205,7 @@ def _outgoing(request, item: _Letter, delivery: Delivery, stem: str, mail_settin
                        f"больше {MAX_RECIPIENTS} на одно письмо: оставьте в таблице меньше адресов")
         return None
     message_id = delivery.message_id or new_message_id(stem, mail_settings.address)
-    return Outgoing(number, municipality, delivery.id, addresses, message_id, b"", stem, reached, retry)
+    return Outgoing(number, municipality, delivery.id, addresses, message_id, b"", stem, reached, retry, again)
 
 
 def _attachments(row: dict, letter: Letter, request, journal: Journal,
