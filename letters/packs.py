@@ -198,25 +198,28 @@ class Staging:
     def __exit__(self, kind, value, traceback) -> None:
         shutil.rmtree(self.path, ignore_errors=True)  # nothing if committed
 
-    def commit(self, packs: list[str], between=lambda: None) -> None:
-        """Replace `OUT/<date>` with the staged one. What the old folder holds that is not
-        a pack or the manifest (an outbox, a clerk's own file) is carried over as hard links,
-        so that the old folder stays whole until the last moment."""
+    def commit(self, packs: list[str], between=lambda: None) -> list[Kept]:
+        """Replace `OUT/<date>` with the staged one. What the old folder holds that the
+        build did not write (an outbox, a clerk's scan in a pack, a generated file edited
+        by hand) is carried over as hard links, so that the old folder stays whole until
+        the last moment; the files so kept are returned, to be reported."""
         if not self.final.exists():
             os.replace(self.path, self.final)
-            return
-        self._carry_over(packs)
+            return []
+        kept = self._carry_over(packs)
         if exchange(self.path, self.final):
             between()  # killed here: the new folder is in place, the old one is cleared next time
             shutil.rmtree(self.path, ignore_errors=True)
-            return
+            return kept
         os.replace(self.final, self._old)
         between()
         os.replace(self.path, self.final)
         shutil.rmtree(self._old, ignore_errors=True)
+        return kept
 
-    def _carry_over(self, packs: list[str]) -> None:
-        ours = set(packs) | {MANIFEST} | {row["letter"].split("/")[0] for row in read_manifest(self.final)}
+    def _carry_over(self, packs: list[str]) -> list[Kept]:
+        rows = read_manifest(self.final)
+        ours = set(packs) | {MANIFEST} | {row["letter"].split("/")[0] for row in rows}
         for entry in self.final.iterdir():
             if entry.name in ours or (self.path / entry.name).exists():
                 continue
@@ -224,6 +227,78 @@ class Staging:
                 shutil.copytree(entry, self.path / entry.name, copy_function=_link)
             else:
                 link_or_copy(entry, self.path / entry.name)
+        return keep_clerks_files(self.final, rows, self.path)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A file of a pack folder that the build did not write, kept: where it is now, and why."""
+
+    path: str  # relative to OUT/<date>
+    edited: bool = False  # a generated file changed after the build, kept beside the new one
+    moved: bool = False  # its pack is gone: it waits in DISPLACED
+
+
+# Where the clerk's files of a pack that is gone (cancelled, given up) wait.
+DISPLACED = "Файлы не из сборки"
+
+
+def clerks_files(folder: Path, rows: list[dict[str, str]]) -> list[tuple[str, bool]]:
+    """The files inside the pack folders of `rows` that the build did not write as they
+    are now: (path relative to `folder`, whether it is a generated file edited since)."""
+    found = []
+    for row in rows:
+        digests = dict(zip(row_paths(row), row["sha256"].split(";")))
+        pack = folder / row["letter"].split("/")[0]
+        for file in sorted(p for p in pack.rglob("*") if p.is_file()) if pack.is_dir() else ():
+            relative = file.relative_to(folder).as_posix()
+            if relative not in digests:
+                found.append((relative, False))
+            elif sha256(file) != digests[relative]:
+                found.append((relative, True))
+    return found
+
+
+def keep_clerks_files(final: Path, rows: list[dict[str, str]], target: Path) -> list[Kept]:
+    """Carry the clerk's files of `final`'s packs into `target` (a staged date folder, or
+    `final` itself when its packs are removed): into the same pack if it is still there,
+    else into DISPLACED; a generated file edited by hand gets «(изменён после сборки)»
+    in its name, beside the new one."""
+    kept = []
+    for relative, edited in clerks_files(final, rows):
+        path = Path(relative)
+        if edited:
+            path = path.with_name(f"{path.stem} (изменён после сборки){path.suffix}")
+        moved = not (target / path.parts[0]).is_dir() or target == final
+        if moved:
+            path = Path(DISPLACED) / path
+        destination = _free(target / path)
+        if destination != final / relative:
+            link_or_copy(final / relative, destination)
+        kept.append(Kept(destination.relative_to(target).as_posix(), edited, moved))
+    return kept
+
+
+def remove_packs(final: Path, numbers: set[str]) -> list[Kept]:
+    """Take the packs of `numbers` out of the date folder `final` (their letters were
+    cancelled): the clerk's files in them are kept in DISPLACED first, the manifest then
+    stops listing them, and only then do their folders go."""
+    rows = read_manifest(final)
+    gone = [row for row in rows if row["number"] in numbers]
+    kept = keep_clerks_files(final, gone, final)
+    write_manifest(final, [row for row in rows if row["number"] not in numbers])
+    for row in gone:
+        shutil.rmtree(final / row["letter"].split("/")[0], ignore_errors=True)
+    return kept
+
+
+def _free(path: Path) -> Path:
+    """`path`, or `path` with « (2)», « (3)»… when a file of that name is there already."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+    return candidate
 
 
 def exchange(a: Path, b: Path) -> bool:

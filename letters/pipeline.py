@@ -20,6 +20,8 @@ from pathlib import Path
 from . import dates, hints
 from .context import for_document, sample_context
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
+from .draft import WHOLE_BATCH, DraftJournal, mark_file
+from .draft import folder_name as draft_folder
 from .failpoints import checkpoint
 from .journal import (
     CANCELLED, ISSUED, REPLACED, RESERVED, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url, new_build_id,
@@ -28,12 +30,13 @@ from .journal import (
 from .kinds import EACH, KINDS, PERSONAL, Audience, Kind, all_templates
 from .model import Dataset, Municipality
 from .packs import (
-    ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover, row_paths,
+    MANIFEST, Kept, ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover, row_paths,
     sha256, write_manifest,
 )
 from .problems import Problems
 from .render import RenderError, Template, check_templates, load_templates, templates_folder
 from .names import choose
+from .printing import one_pdf
 from .validate import load_dataset
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -64,6 +67,12 @@ class BuildRequest:
     pdfa: bool = False  # PDF/A-2b, for archiving
     timeout: float = 60.0  # seconds LibreOffice may spend on one document before it is restarted
     kind: str = PERSONAL.name  # kinds.KINDS: a letter to each head, or one by list (--circular)
+    move: bool = False  # the date's packs live in another --out folder: move them here
+    draft: bool = False  # no numbers, no journal: OUT/<date> проект/ for the director to read
+
+    @property
+    def folder_name(self) -> str:
+        return draft_folder(self.date) if self.draft else self.date.isoformat()
 
     @property
     def journal_url(self) -> str:
@@ -120,12 +129,16 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
     converter = Converter(find_soffice(), jobs=max(1, request.jobs), pdfa=request.pdfa,
                           timeout_per_document=request.timeout, startup_timeout=request.timeout)
     try:
-        journal = open_journal(request.journal, request.data, problems)
+        journal = DraftJournal() if request.draft else open_journal(request.journal, request.data, problems)
         job = _Build(request, kind, checked.dataset, checked.templates, converter, journal, progress or (lambda *a: None))
-        with journal.build_lock(), Staging(request.out, request.date.isoformat()) as staging:
-            built, cancelled = job.run(kind.audiences(recipients), staging)
+        with journal.build_lock():
+            if not request.draft:
+                _settle_home(request, journal, problems)
+            with Staging(request.out, request.folder_name) as staging:
+                built, cancelled = job.run(kind.audiences(recipients), staging)
         for failure in job.failures:
             problems.error(str(failure), file=failure.file)
+        _report_kept(job.kept, request.date.isoformat(), problems)
     except _Failed as failure:
         problems.error(str(failure), file=failure.file)
         return BuildResult(problems)
@@ -135,7 +148,67 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
     except OSError as exc:
         problems.error(f"не удалось записать файлы в {request.out}: {exc.strerror or exc}; ничего не записано")
         return BuildResult(problems)
-    return BuildResult(problems, built, request.out / request.date.isoformat(), cancelled)
+    return BuildResult(problems, built, request.out / request.folder_name, cancelled)
+
+
+def _settle_home(request: BuildRequest, journal: Journal, problems: Problems) -> None:
+    """A numbered pack lives in one folder: a date built into another --out would give a
+    second, equally valid copy of the same numbers. So the date is built where its packs
+    are, or, with --move, its folder is moved here first."""
+    here, name = request.out.resolve(), request.date.isoformat()
+    homes = {Path(letter.out_dir) for letter in journal.list(date=request.date)
+             if letter.status != CANCELLED and letter.out_dir and Path(letter.out_dir).resolve() != here}
+    numbers = {letter.number for letter in journal.list(date=request.date)}
+    for home in sorted(homes):
+        recover(home / name)
+        if not any(row["number"] in numbers for row in read_manifest(home / name)):
+            continue  # the packs are not there any more: nothing lives in two places
+        if not request.move:
+            raise _Failed(f"письма за {dates.numeric(request.date)} уже собраны в папке {home / name}: у пакета с "
+                          f"номером одна папка. Соберите их туда же (--out {home}) или перенесите сюда: "
+                          f"letters build --date {dates.numeric(request.date)} --out {request.out} --move")
+        if _holds_anything(request.out / name):
+            raise _Failed(f"письма за {dates.numeric(request.date)} есть и в {home / name}, и в {request.out / name}: "
+                          "перенести одну папку в другую нельзя. Оставьте одну из них")
+        _move_folder(home / name, request.out / name)
+        journal.relocate(request.date, str(home), str(here))
+        problems.note(f"пакеты за {dates.numeric(request.date)} перенесены из {home / name} в {request.out / name}")
+
+
+def _holds_anything(folder: Path) -> bool:
+    """Whether a date folder holds a pack or any file but an empty manifest."""
+    return folder.exists() and (bool(read_manifest(folder)) or any(e.name != MANIFEST for e in folder.iterdir()))
+
+
+def _move_folder(source: Path, target: Path) -> None:
+    """Move a date folder, also to another disk: a copy beside the target first, renamed
+    into place when whole, and only then is the source removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # nothing in it but an empty manifest (checked by the caller)
+        (target / MANIFEST).unlink(missing_ok=True)
+        target.rmdir()
+    try:
+        os.replace(source, target)
+        return
+    except OSError:
+        pass
+    partial = target.with_name(f".{target.name}.moving")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial, copy_function=shutil.copy2)
+    os.replace(partial, target)
+    shutil.rmtree(source)
+
+
+def _report_kept(kept: list[Kept], folder: str, problems: Problems) -> None:
+    for file in kept:
+        path = f"{folder}/{file.path}"
+        if file.edited:
+            problems.warning(f"{path}: файл пакета был изменён после сборки (не совпадает с manifest.csv); пакет собран "
+                             "заново, а изменённый файл сохранён под этим именем — сравните их")
+        elif file.moved:
+            problems.warning(f"{path}: этот файл положили в пакет, которого больше нет; он сохранён здесь")
+        else:
+            problems.note(f"{path}: файл не из сборки оставлен в пакете")
 
 
 def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> list[Municipality]:
@@ -167,6 +240,7 @@ class _Pack:
     appendix_sheets: tuple[int, ...] = ()
     letter_sheets: int = 0
     docx_sha: list[str] = field(default_factory=list)
+    reused: int = 0  # documents taken as they are, with their PDFs, from the live pack
     context: dict | None = None  # what its documents share
 
     def __post_init__(self):
@@ -198,8 +272,10 @@ class _Build:
 
     def __post_init__(self):
         self.build_id = new_build_id()
-        self.memo = RenderMemo(self.request.out / ".cache" / "render-memo.json")
+        memo = "render-memo-draft.json" if self.request.draft else "render-memo.json"  # each the size of its build
+        self.memo = RenderMemo(self.request.out / ".cache" / memo)
         self.failures: list[_Failed] = []  # packs LibreOffice could not make: left out, the rest go on
+        self.kept: list[Kept] = []  # the clerk's files found in the packs, kept
 
     def run(self, audiences: list[Audience], staging: Staging) -> tuple[list[BuiltPack], list[str]]:
         date = self.request.date
@@ -213,12 +289,15 @@ class _Build:
         packs = self._make_documents(packs, staging.path, _Reuse(staging.final, live_rows, self.request.pdfa))
         checkpoint("converted")
         rows = [self._manifest_row(p, staging.path) for p in packs]
-        if not self.request.pdf:
-            for pack in packs:
+        for pack in packs:
+            if not self._with_pdf(pack):
                 for docx in pack.files.documents:
                     (staging.path / PackFiles.pdf(docx)).unlink()
         kept, cancelled = self._others(packs, live_rows, staging, keep={f.key for f in self.failures})
         write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
+        if self.request.draft:
+            one_pdf([[staging.path / PackFiles.pdf(d) for d in p.files.documents] for p in packs],
+                    staging.path / WHOLE_BATCH)
         checkpoint("staged")
         changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
         self.journal.begin_change(
@@ -227,7 +306,7 @@ class _Build:
             self.build_id,
         )
         checkpoint("marked")
-        staging.commit([p.files.folder for p in packs], between=lambda: checkpoint("swap"))
+        self.kept = staging.commit([p.files.folder for p in packs], between=lambda: checkpoint("swap"))
         checkpoint("swapped")
         self.journal.finish(
             [self._record(p, row) for p, row in zip(packs, rows)],
@@ -347,6 +426,11 @@ class _Build:
             shutil.rmtree(folder / pack.files.folder, ignore_errors=True)
         return [p for p in packs if p not in stream.failed]
 
+    def _with_pdf(self, pack: _Pack) -> bool:
+        """--no-pdf drops the PDFs it made itself, never those of an unchanged pack that a
+        build with PDFs left: they are still right, and the clerk may have sent them."""
+        return self.request.pdf or pack.reused == len(pack.files.documents)
+
     def _size(self, pack: _Pack) -> int:
         return sum(len(self.dataset.findings_of(m.name)) for m in pack.audience.municipalities)
 
@@ -354,7 +438,7 @@ class _Build:
         """What a PDF viewer shows as the document's title."""
         date = dates.numeric(self.request.date)
         if target == pack.files.letter:
-            return f"Письмо № {pack.number} от {date} — {pack.key}"
+            return f"Письмо № {pack.number} от {date} — {pack.key}" if pack.number else f"Проект письма — {pack.key}"
         if target in pack.files.enclosures:
             title = self.kind.enclosures[pack.files.enclosures.index(target)].title
             return f"{title} к письму № {pack.number} от {date}"
@@ -379,7 +463,7 @@ class _Build:
             files=pack.files,
             appendix_sheets=pack.appendix_sheets,
             findings=self._size(pack),
-            sha256=[sha256(folder / p) for p in pack_paths(pack.files, self.request.pdf)],
+            sha256=[sha256(folder / p) for p in pack_paths(pack.files, self._with_pdf(pack))],
             kind=self.kind.name,
         )
 
@@ -399,7 +483,7 @@ class _Build:
             sheets="+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets))),
             findings=row.findings,
             content_sha256=pack.content_sha256,
-            files=dict(zip(pack_paths(pack.files, self.request.pdf), row.sha256)),
+            files=dict(zip(pack_paths(pack.files, self._with_pdf(pack)), row.sha256)),
             addressees=_addressees(pack.audience),
         )
 
@@ -461,6 +545,8 @@ class _Stream:
         try:
             os.replace(pdf, final)
             pages = stabilise(final, self.build.request.date, self.build._title(pack, target))
+            if self.build.request.draft:
+                mark_file(final)
         except (OSError, PdfError) as exc:
             self._fail(pack, f"{pack.key}: не удалось записать PDF «{final.name}»: {exc}", target)
             return
@@ -484,6 +570,7 @@ class _Stream:
         build.memo.put(key, digest)  # the same inputs as a live document are not rendered again
         pack.docx_sha.append(digest)
         if alias is None:
+            pack.reused += 1
             self._counted(pack, target, page_count(self.folder / PackFiles.pdf(target)))
         else:
             yield alias

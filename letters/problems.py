@@ -39,6 +39,31 @@ class Problem:
         return f"{self.place}: {self.message}" if self.place else self.message
 
 
+@dataclass(frozen=True)
+class ProblemGroup:
+    """One message repeated over many rows of one column, shown once: the count and the
+    first few rows (145 lines of the same warning hide the one line that matters)."""
+
+    first: Problem
+    rows: tuple[int, ...] = ()
+
+    SHOWN = 5
+
+    @property
+    def level(self) -> Level:
+        return self.first.level
+
+    def __str__(self) -> str:
+        if len(self.rows) < 2:
+            return str(self.first)
+        shown = ", ".join(map(str, self.rows[: self.SHOWN]))
+        more = len(self.rows) - self.SHOWN
+        rows = f"строки {shown}" + (f" и ещё {more} (всего {len(self.rows)})" if more > 0 else "")
+        place = ", ".join(part for part in (self.first.file, rows,
+                                            f"столбец «{self.first.column}»" if self.first.column else "") if part)
+        return f"{place}: {self.first.message}"
+
+
 class Problems(list):
     """A list of problems with the questions the pipeline asks of it.
 
@@ -79,6 +104,15 @@ class Problems(list):
     @property
     def notes(self) -> list[Problem]:
         return [p for p in self if p.level is Level.NOTE]
+
+    def grouped(self, level: Level) -> list[ProblemGroup]:
+        """The problems of `level`, the same message in the same file and column once."""
+        groups: dict[tuple, list[Problem]] = {}
+        for problem in self:
+            if problem.level is level:
+                key = (problem.message, problem.file, problem.column) if problem.row is not None else (problem,)
+                groups.setdefault(key, []).append(problem)
+        return [ProblemGroup(group[0], tuple(p.row for p in group if p.row is not None)) for group in groups.values()]
 
     @property
     def has_errors(self) -> bool:

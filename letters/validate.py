@@ -377,7 +377,9 @@ def _checked_at(table, row, when: _Dates, problems) -> dt.date | None:
         problems.error(f"дата проверки {shown} слишком ранняя: проверьте год", *place)
         return None
     if when.on is not None and checked_at > when.on:
-        problems.warning(f"дата проверки {shown} позже даты письма {dates.numeric(when.on)}: проверьте её", *place)
+        # an error, not a warning: a wrong --date would otherwise take numbers for good
+        problems.error(f"дата проверки позже даты письма {dates.numeric(when.on)}: письмо не может быть датировано "
+                       "раньше проверки — проверьте дату письма (--date) или дату в таблице", *place)
     return checked_at
 
 

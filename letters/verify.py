@@ -1,15 +1,26 @@
-"""`letters verify OUT/<date>`: every file of every pack against manifest.csv and the journal."""
+"""`letters verify OUT/<date>`: every file of every pack against manifest.csv, and every
+field of manifest.csv against the journal, which is the record that counts: `letters mail`
+sends what the journal says, so a manifest that disagrees with it is an error."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email.parser
+import email.policy
+import re
 from pathlib import Path
 
-from .journal import ACTIVE, REPLACED, STATUS_NAMES, Journal
-from .packs import MANIFEST, read_manifest, row_paths, sha256
+from . import dates
+from .addresses import for_smtp
+from .addresses import split as split_addresses
+from .journal import ACTIVE, REPLACED, STATUS_NAMES, Journal, Letter
+from .mail.compose import OUTBOX, file_stem
+from .packs import DISPLACED, MANIFEST, read_manifest, row_paths, sha256
 from .problems import Problems
 
-_NOT_PACKS = {MANIFEST, "outbox"}
+SENT_COPIES = "sent"  # copies of the messages actually sent (letters mail)
+_NOT_PACKS = {MANIFEST, OUTBOX, SENT_COPIES, DISPLACED}
+_LOOKS_LIKE_A_PACK = re.compile(r"^\d")  # pack folders start with their number: «1337-24 Город Ишим»
 
 
 def verify(folder: Path, journal: Journal | None) -> Problems:
@@ -20,16 +31,19 @@ def verify(folder: Path, journal: Journal | None) -> Problems:
         return problems
     rows = read_manifest(folder)
     listed: set[str] = set()
+    letters: list[Letter] = []
     for row in rows:
         paths = row_paths(row)
         listed.update(paths)
         for path, digest in zip(paths, row["sha256"].split(";")):
             _check_file(folder, path, digest, problems)
         if journal is not None:
-            _check_journal(journal, row, dict(zip(paths, row["sha256"].split(";"))), problems)
+            letter = _check_journal(journal, folder, row, dict(zip(paths, row["sha256"].split(";"))), problems)
+            letters += [letter] if letter else []
     _check_extra(folder, listed, {p.split("/")[0] for p in listed}, problems)
-    if journal is not None and rows:
+    if journal is not None:
         _check_missing_packs(journal, folder, {r["number"] for r in rows}, problems)
+        _check_outbox(folder, letters, problems)
     return problems
 
 
@@ -41,26 +55,56 @@ def _check_file(folder: Path, path: str, digest: str, problems: Problems) -> Non
         problems.error(f"файл изменён после сборки (sha256 не совпадает с manifest.csv): {path}", file=MANIFEST)
 
 
-def _check_journal(journal: Journal, row: dict, digests: dict[str, str], problems: Problems) -> None:
+def _check_journal(journal: Journal, folder: Path, row: dict, digests: dict[str, str], problems: Problems) -> Letter | None:
     letter = journal.find(row["number"])
     if letter is None:
         problems.error(f"номера {row['number']} ({row['municipality']}) нет в журнале регистрации", file=MANIFEST)
-        return
+        return None
     if letter.status not in (*ACTIVE, REPLACED):  # a replaced letter was sent: its pack is the archive
         problems.error(f"письмо № {letter.number} в журнале — {STATUS_NAMES.get(letter.status, letter.status)}, а пакет лежит в папке", file=MANIFEST)
+    for field, (in_manifest, in_journal) in _fields(row, letter).items():
+        if in_manifest != in_journal:
+            problems.error(f"письмо № {letter.number}: «{field}» в manifest.csv — «{in_manifest}», а в журнале — "
+                           f"«{in_journal}»; верно то, что в журнале: пересоберите пакет (letters build)", file=MANIFEST)
+    if letter.out_dir and Path(letter.out_dir).resolve() != folder.parent.resolve():
+        problems.error(f"письмо № {letter.number} по журналу лежит в папке {Path(letter.out_dir) / folder.name}, "
+                       f"а эта папка — другая (копия?): проверяйте и отправляйте письма из той папки", file=MANIFEST)
     recorded = journal.files_of(letter.id)
     for path, digest in digests.items():
         if recorded.get(path) != digest:
             problems.error(f"файл не совпадает с записью журнала (sha256): {path}", file=MANIFEST)
+    return letter
+
+
+def _fields(row: dict, letter: Letter) -> dict[str, tuple[str, str]]:
+    """Each field of a manifest row beside what the journal says of it."""
+    sheets = letter.sheets.split("+")[1:] if letter.sheets else []
+    addresses = sorted(a for d in letter.deliveries for a in d.address_list)
+    return {
+        "date": (row["date"], dates.numeric(letter.date)),
+        "municipality": (row["municipality"], letter.municipality),
+        "email": ("; ".join(sorted(split_addresses(row["email"]))), "; ".join(addresses)),
+        "letter": (row["letter"].split("/")[0], letter.pack or row["letter"].split("/")[0]),
+        "appendix_sheets": (row["appendix_sheets"], ";".join(sheets)),
+        "findings": (row["findings"], str(letter.findings)),
+        "kind": (row["kind"], letter.kind),
+    }
 
 
 def _check_extra(folder: Path, listed: set[str], packs: set[str], problems: Problems) -> None:
+    """Files the build did not write are the clerk's: named, never an error; a folder that
+    looks like a pack but is not one of the manifest is."""
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir() and entry.name not in packs | _NOT_PACKS and _LOOKS_LIKE_A_PACK.match(entry.name):
+            problems.error(f"папка «{entry.name}» похожа на пакет письма, но её нет в manifest.csv: это не пакет "
+                           "этой сборки — уберите её отсюда", file=MANIFEST)
     for entry in sorted(folder.rglob("*")):
         relative = entry.relative_to(folder).as_posix()
         top = relative.split("/")[0]
         if entry.is_dir() or top in _NOT_PACKS or relative in listed:
             continue
-        problems.error(f"лишний файл, которого нет в manifest.csv: {relative}", file=MANIFEST)
+        problems.warning(f"файл не из сборки (его нет в manifest.csv; программа его не трогает): {relative}",
+                         file=MANIFEST)
 
 
 def _check_missing_packs(journal: Journal, folder: Path, numbers: set[str], problems: Problems) -> None:
@@ -72,6 +116,37 @@ def _check_missing_packs(journal: Journal, folder: Path, numbers: set[str], prob
         out_dir = Path(letter.out_dir or "")
         if out_dir.resolve() == folder.parent.resolve() and letter.number not in numbers:
             problems.error(f"письмо № {letter.number} ({letter.municipality}) есть в журнале, а его пакета в папке нет")
+
+
+def _check_outbox(folder: Path, letters: list[Letter], problems: Problems) -> None:
+    """Every message waiting in the outbox is one `letters mail` wrote, to the addresses
+    of the journal: a message put there by hand could be sent by anyone who opens it."""
+    outbox = folder / OUTBOX
+    if not outbox.is_dir():
+        return
+    expected = {}
+    for letter in letters:
+        several = len(letter.deliveries) > 1
+        for delivery in letter.deliveries:
+            expected[f"{file_stem(letter.number, delivery.municipality if several else '')}.eml"] = delivery
+    for file in sorted(p for p in outbox.rglob("*") if p.is_file()):
+        relative = file.relative_to(folder).as_posix()
+        delivery = expected.get(file.name) if file.parent == outbox else None
+        if delivery is None:
+            problems.error(f"{relative}: это письмо в outbox не писала программа (его нет в журнале) — "
+                           "не отправляйте его; удалите его и запустите letters mail снова", file=OUTBOX)
+            continue
+        to = _recipients(file)
+        if to != sorted(a.lower() for a in for_smtp(delivery.addresses)[0]):
+            problems.error(f"{relative}: адресовано {', '.join(to) or 'никому'}, а в журнале — "
+                           f"{', '.join(delivery.address_list) or 'адреса нет'}; удалите файл и запустите "
+                           "letters mail снова", file=OUTBOX)
+
+
+def _recipients(eml: Path) -> list[str]:
+    with eml.open("rb") as handle:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parse(handle)
+    return sorted(address.addr_spec.lower() for address in getattr(headers["To"], "addresses", ()))
 
 
 def read_date(folder: Path) -> dt.date | None:

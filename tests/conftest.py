@@ -92,7 +92,10 @@ def small_data(tmp_path) -> Path:
 
 
 def run_letters(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The real command, as a clerk runs it."""
+    """The real command, as a clerk runs it (with the test's own per-user folder, even
+    when `env` replaces the environment)."""
+    if env is not None and "XDG_DATA_HOME" in os.environ:
+        env = {"XDG_DATA_HOME": os.environ["XDG_DATA_HOME"], **env}
     return subprocess.run(
         [sys.executable, "-m", "letters", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600
     )
@@ -130,6 +133,12 @@ def no_real_journal(tmp_path_factory):
     per-user data folder (where the default journal lives) is one of the test run's own,
     for this process and every command it starts."""
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
+
+
+@pytest.fixture(autouse=True)
+def own_user_journal(tmp_path_factory, monkeypatch):
+    """And each test has a per-user journal of its own: numbers never leak between tests."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("user-data")))
 
 
 def free_port() -> int:

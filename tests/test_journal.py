@@ -296,7 +296,7 @@ def test_verify_reports_missing_changed_and_extra_files(tmp_path, soffice):
     assert result.returncode == 1
     assert "файл изменён после сборки" in result.stderr and "Письмо 1337-24.pdf" in result.stderr
     assert "файла нет: 1337-24 Тюменский муниципальный район/Приложение 1." in result.stderr
-    assert "лишний файл, которого нет в manifest.csv: 1337-24 Тюменский муниципальный район/заметки.txt" in result.stderr
+    assert "файл не из сборки (его нет в manifest.csv; программа его не трогает): 1337-24 Тюменский муниципальный район/заметки.txt" in result.stderr
 
 
 # --- which journal: never one inside a data folder that a clerk may copy ---

@@ -81,11 +81,17 @@ def show(problems: Problems, headings: dict[Level, str] | None = None) -> None:
         Level.NOTE: "Замечания",
     }
     for level, heading in headings.items():
-        group = [p for p in problems if p.level is level]
-        if group:
-            err.print(f"{heading}: {len(group)}")
-            for problem in group:
-                err.print(f"  • {problem}", soft_wrap=True)
+        groups = problems.grouped(level)
+        if groups:
+            err.print(f"{heading}: {sum(max(1, len(g.rows)) for g in groups)}")
+            for group in groups:
+                err.print(f"  • {group}", soft_wrap=True)
+
+
+def ask(question: str) -> bool:
+    """A yes-or-no question on the terminal, in Russian («да»/«нет»; «y» works too); no answer is «нет»."""
+    answer = err.input(f"{question} (да/нет): ", markup=False)
+    return answer.strip().casefold() in ("да", "д", "y", "yes")
 
 
 def fail(code: ExitCode = ExitCode.INVALID_INPUT, message: str = "") -> typer.Exit:

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import pipeline
+from ..draft import WHOLE_BATCH
 from ..kinds import CIRCULAR, PERSONAL
 from .app import DataOption, DateOption, JournalOption, TemplatesOption, app, count, fail, out, parse_date, progress, show
 
@@ -33,6 +34,11 @@ def build(
     reissue: Annotated[bool, typer.Option("--reissue", help="Изменённое отправленное письмо — новым номером, старое — «заменено».")] = False,
     pdfa: Annotated[bool, typer.Option("--pdfa", help="PDF/A-2b для архивного хранения.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", metavar="СЕКУНД", min=1, help="Сколько секунд LibreOffice может делать один документ.")] = 60.0,
+    draft: Annotated[bool, typer.Option(
+        "--draft", help="Проект: собрать всё без номеров и без записи в журнал, в папку «ГГГГ-ММ-ДД проект», "
+        "с пометкой «ПРОЕКТ» на каждой странице и одним PDF всех писем.")] = False,
+    move: Annotated[bool, typer.Option(
+        "--move", help="Пакеты этой даты собраны в другой папке --out: перенести их сюда.")] = False,
     circular: Annotated[bool, typer.Option(
         "--circular", help="Одно письмо главам по списку (как письмо № 1337/24), а не письмо каждому главе.")] = False,
 ) -> None:
@@ -40,13 +46,16 @@ def build(
     request = pipeline.BuildRequest(
         date=parse_date(date), data=data, templates=templates, out=out_dir, pdf=not no_pdf, jobs=jobs,
         journal=journal, only=tuple(only or ()), reissue=reissue, pdfa=pdfa, timeout=timeout,
-        kind=CIRCULAR.name if circular else PERSONAL.name,
+        kind=CIRCULAR.name if circular else PERSONAL.name, move=move, draft=draft,
     )
     with progress() as report:
         result = pipeline.build(request, report)
     show(result.problems)
     if result.problems.has_errors and result.folder is None:
         raise fail(message="Письма не собраны: исправьте ошибки и запустите сборку снова. Ничего не записано.")
+    if draft:
+        _show_draft(result)
+        return
     changed = sum(p.changed for p in result.packs)
     out.print(
         f"Готово: {count(len(result.packs), 'письмо', 'письма', 'писем')} в папке {result.folder}"
@@ -58,6 +67,17 @@ def build(
         out.print(f"  № {pack.number}  {pack.municipality}: ошибок {pack.findings}, листов {sheets}{mark}")
     for number in result.cancelled:
         out.print(f"  № {number} аннулирован: ошибок у этого МО больше нет, пакет удалён")
+    if result.problems.has_errors:
+        raise fail(message="Часть писем не собрана (см. ошибки выше): исправьте и запустите сборку снова.")
+
+
+def _show_draft(result: pipeline.BuildResult) -> None:
+    out.print(f"Проект: {count(len(result.packs), 'письмо', 'письма', 'писем')} в папке {result.folder}; "
+              "номера не выданы, журнал не тронут.")
+    for pack in result.packs:
+        sheets = "+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets)))
+        out.print(f"  {pack.municipality}: ошибок {pack.findings}, листов {sheets}")
+    out.print(f"Все письма одним файлом: {result.folder / WHOLE_BATCH}")
     if result.problems.has_errors:
         raise fail(message="Часть писем не собрана (см. ошибки выше): исправьте и запустите сборку снова.")
 

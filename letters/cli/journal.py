@@ -8,13 +8,15 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from .. import dates
+from ..cancel import cancel_date, to_cancel
 from ..journal import register
 from ..journal import STATUS_NAMES, Journal
 from ..journal import open_journal as _open
 from ..names import closest, name_key
 from ..problems import Problems
 from . import russian
-from .app import DataOption, JournalOption, app, count, out, parse_date, show
+from .app import DataOption, JournalOption, app, ask, count, err, fail, out, parse_date, show
 
 journal_app = russian.Typer(help="Журнал регистрации исходящих писем.", invoke_without_command=True, epilog="""Показать весь журнал:
   letters journal
@@ -82,18 +84,50 @@ def _status(text: str, ctx: typer.Context) -> str:
     return found
 
 
-@journal_app.command("cancel", epilog="""Пример:
+@journal_app.command("cancel", epilog="""Аннулировать один номер:
   letters journal cancel 1340/24 --why "письмо не нужно: ошибки исправлены"
+Аннулировать все неотправленные письма 20 мая 2024 года и убрать их пакеты:
+  letters journal cancel --date 20.05.2024 --why "собраны по неверной таблице"
 Номер остаётся в журнале с причиной и больше никогда не выдаётся.""")
 def journal_cancel(
     ctx: typer.Context,
-    number: Annotated[str, typer.Argument(metavar="НОМЕР", help="Регистрационный номер, например 1337/24.")],
-    why: Annotated[str, typer.Option("--why", metavar="ПРИЧИНА", help="Причина аннулирования (записывается в журнал).")],
+    number: Annotated[Optional[str], typer.Argument(metavar="НОМЕР", help="Регистрационный номер, например 1337/24.")] = None,
+    why: Annotated[str, typer.Option("--why", metavar="ПРИЧИНА", help="Причина аннулирования (записывается в журнал).")] = "",
+    date: Annotated[Optional[str], typer.Option(
+        "--date", metavar="ДД.ММ.ГГГГ",
+        help="Аннулировать все неотправленные письма этой даты и убрать их пакеты.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Не переспрашивать.")] = False,
     journal: JournalOption = None,
     data: Annotated[Optional[Path], typer.Option("--data", metavar="ПАПКА", help="Папка с таблицами и letters.toml.")] = None,
 ) -> None:
-    """Аннулировать номер (он больше никогда не будет выдан)."""
+    """Аннулировать номер или все неотправленные письма одной даты (номера больше никогда не будут выданы)."""
     if not why.strip():
         raise typer.BadParameter("укажите причину аннулирования в --why")
-    letter = open_journal(journal or ctx.obj["journal"], data or ctx.obj["data"]).cancel(number, why.strip())
+    if (number is None) == (date is None):
+        raise typer.BadParameter("укажите номер письма или --date ДД.ММ.ГГГГ (что-то одно)")
+    opened = open_journal(journal or ctx.obj["journal"], data or ctx.obj["data"])
+    if date is not None:
+        _cancel_date(opened, parse_date(date), why.strip(), yes)
+        return
+    letter = opened.cancel(number, why.strip())
     out.print(f"Номер {letter.number} ({letter.municipality}) аннулирован: {letter.reason}")
+
+
+def _cancel_date(opened: Journal, date, why: str, yes: bool) -> None:
+    plan = to_cancel(opened, date)
+    for letter in plan.refused:
+        err.print(f"  № {letter.number} ({letter.municipality}) уже отправлено — не аннулируется; если оно ошибочно, "
+                  "пошлите новое письмо с новым номером")
+    if not plan.cancelled:
+        out.print(f"За {dates.numeric(date)} аннулировать нечего: неотправленных писем нет.")
+        return
+    question = (f"Аннулировать {count(len(plan.cancelled), 'письмо', 'письма', 'писем')} от {dates.numeric(date)} "
+                f"({', '.join(letter.number for letter in plan.cancelled)}) и убрать их пакеты?")
+    if not yes and err.is_terminal and not ask(question):
+        raise fail(message="Ничего не аннулировано.")
+    done = cancel_date(opened, date, why)
+    for letter in done.cancelled:
+        out.print(f"  № {letter.number} ({letter.municipality}) аннулирован")
+    for folder, kept in done.kept:
+        err.print(f"  Файл не из сборки сохранён: {folder / kept.path}")
+    out.print(f"Аннулировано: {count(len(done.cancelled), 'письмо', 'письма', 'писем')}; причина: {why}")

@@ -353,6 +353,12 @@ class Journal:
                 status=CANCELLED, pending=None, reason=why, cancelled_at=stamp, updated_at=stamp))
         return self.find(number)
 
+    def relocate(self, date: dt.date, old_out: str, new_out: str) -> None:
+        """The packs of `date` moved from the folder `old_out` to `new_out` (build --move)."""
+        with self.engine.begin() as connection:
+            connection.execute(letters.update().where(letters.c.date == date, letters.c.out_dir == old_out)
+                               .values(out_dir=new_out, updated_at=now()))
+
     def mark_sent(self, number: str, route: str, when: dt.datetime, reached: str = "", note: str = "") -> None:
         """Every delivery of the letter that has not gone yet went by `route` at `when`."""
         with self.engine.begin() as connection:

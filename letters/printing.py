@@ -1,0 +1,29 @@
+"""One PDF of a whole batch: every pack in order, its letter, then its appendices and other
+documents, for the director to read or the clerk to print in one go."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pikepdf
+
+
+def one_pdf(documents: list[list[Path]], target: Path, duplex: bool = False) -> int:
+    """Join the PDFs of each pack (`documents`: a list per pack) into `target`; with
+    `duplex`, a blank page after a document of an odd page count, so that each document
+    starts on a front side. Returns the page count."""
+    joined = pikepdf.new()
+    with contextlib.ExitStack() as opened:  # qpdf reads the pages' streams when it saves
+        for pack in documents:
+            for path in pack:  # from memory: thousands of open files would pass the system's limit
+                document = opened.enter_context(pikepdf.open(io.BytesIO(path.read_bytes())))
+                joined.pages.extend(document.pages)
+                if duplex and len(document.pages) % 2:
+                    box = document.pages[-1].mediabox
+                    joined.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
+        partial = target.with_name(f".{target.name}.writing")
+        joined.save(partial, deterministic_id=True)
+    partial.replace(target)
+    return len(joined.pages)
