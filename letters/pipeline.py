@@ -166,7 +166,7 @@ def _settle_home(request: BuildRequest, journal: Journal, problems: Problems) ->
         if not request.move:
             raise _Failed(f"письма за {dates.numeric(request.date)} уже собраны в папке {home / name}: у пакета с "
                           f"номером одна папка. Соберите их туда же (--out {home}) или перенесите сюда: "
-                          f"letters build --date {dates.numeric(request.date)} --out {request.out} --move")
+                          + hints.command("build", "--date", dates.numeric(request.date), "--move", request=request))
         if _holds_anything(request.out / name):
             raise _Failed(f"письма за {dates.numeric(request.date)} есть и в {home / name}, и в {request.out / name}: "
                           "перенести одну папку в другую нельзя. Оставьте одну из них")
