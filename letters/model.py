@@ -118,8 +118,15 @@ class Settings:
     incoming_number: str = ""
     incoming_date: str = ""
     appendix_titles: tuple[str, str, str] = DEFAULT_APPENDIX_TITLES
+    appendix_files: tuple[str, ...] = ()  # [letter] appendix_files: short names for the file names
     circular: CircularWording = CircularWording()
     case_file: str = ""  # the register's «Дело»: the file of the nomenclature the letters are kept in
+
+    @property
+    def appendix_file_titles(self) -> tuple[str, ...]:
+        """What the appendices' files are called after «Приложение N.»: the short name the
+        clerk set, or else the whole title."""
+        return tuple(short or title for short, title in zip(self.appendix_files or ("",) * 3, self.appendix_titles))
 
 
 @dataclass

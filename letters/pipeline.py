@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import dates, overview
+from . import dates, hints, overview
 from .context import for_document
 from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
 from .draft import WHOLE_BATCH, DraftJournal, mark_file
@@ -180,7 +180,7 @@ def _settle_home(request: BuildRequest, journal: Journal, problems: Problems) ->
         if not request.move:
             raise _Failed(f"письма за {dates.numeric(request.date)} уже собраны в папке {home / name}: у пакета с "
                           f"номером одна папка. Соберите их туда же (--out {home}) или перенесите сюда: "
-                          f"letters build --date {dates.numeric(request.date)} --out {request.out} --move")
+                          + hints.command("build", "--date", dates.numeric(request.date), "--move", request=request))
         if _holds_anything(request.out / name):
             raise _Failed(f"письма за {dates.numeric(request.date)} есть и в {home / name}, и в {request.out / name}: "
                           "перенести одну папку в другую нельзя. Оставьте одну из них")
@@ -403,7 +403,8 @@ class _Build:
                     f"{'подписано' if letter.status != SENT and letter.signed_file else 'отправлено'}, а его содержание "
                     "теперь другое (изменились данные или шаблоны). Отправленное письмо не перезаписывается: "
                     "верните прежние данные, или соберите новое письмо с новым номером: "
-                    "letters build … --reissue (старое будет отмечено как заменённое)"
+                    + hints.command("build", "--date", dates.numeric(self.request.date), "--reissue", request=self.request)
+                    + " (старое будет отмечено как заменённое)"
                 )
 
     def _number(self, audiences: list[Audience], active: dict[str, Letter]) -> list[_Pack]:
@@ -425,7 +426,7 @@ class _Build:
         return KINDS[self.kind.follow_up] if audience.earlier is not None and self.kind.follow_up else self.kind
 
     def _files(self, number: str, audience: Audience) -> PackFiles:
-        return pack_files(number, audience.key, self.dataset.settings.appendix_titles[:len(self.kind.appendices)],
+        return pack_files(number, audience.key, self.dataset.settings.appendix_file_titles[:len(self.kind.appendices)],
                           tuple(e.title for e in self.kind.enclosures))
 
     def _unchanged_sent(self, audience: Audience, letter: Letter) -> bool:

@@ -31,8 +31,8 @@ class Problem:
             parts.append(self.file)
         if self.row is not None:
             parts.append(f"строка {self.row}")
-        if self.column:
-            parts.append(f"столбец «{self.column}»")
+        if self.column:  # a key of letters.toml is a «параметр», a table has columns
+            parts.append(f"{'параметр' if self.file.endswith('.toml') else 'столбец'} «{self.column}»")
         return ", ".join(parts)
 
     def __str__(self) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
 import string
 import tomllib
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import dates
@@ -24,7 +26,7 @@ _REQUIRED = {
 }
 _OPTIONAL = {
     "sender": ("fax",),
-    "letter": ("incoming_number", "incoming_date", "appendix_titles", "case_file"),
+    "letter": ("incoming_number", "incoming_date", "appendix_titles", "appendix_files", "case_file"),
     "numbering": ("pattern", "first"),
     "circular": ("addressee", "by_list", "greeting", "region"),
 }
@@ -36,15 +38,20 @@ _TOML_REASONS = (
     ("Illegal character", "в тексте недопустимый знак: удалите его"),
     ("Invalid value", "значение записано неверно: текст и даты пишутся в кавычках (\"14.06.2024\"), числа — без кавычек"),
     ("Expected newline", "после значения лишний текст: текст и даты пишутся в кавычках (\"14.06.2024\")"),
-    ("Expected '='", "после имени ключа нужны знак «=» и значение, например phone = \"(3452) 427-900\""),
+    ("Expected '='", "после имени параметра нужны знак «=» и значение, например phone = \"(3452) 427-900\""),
     ("twice", "раздел записан дважды: оставьте один"),
-    ("overwrite", "ключ записан дважды: оставьте один"),
+    ("overwrite", "параметр записан дважды: оставьте один"),
     ("Unescaped", "знак \\ в тексте: напишите его дважды (\\\\) или возьмите текст в одинарные кавычки '…'"),
     ("Expected ']'", "не закрыта скобка в названии раздела: пишите [раздел]"),
 )
 
 
 def read_settings(folder: Path, problems: Problems) -> Settings | None:
+    with _placed(folder, problems) as found:
+        return _read_settings(folder, found)
+
+
+def _read_settings(folder: Path, problems: Problems) -> Settings | None:
     path = folder / FILE
     if not path.is_file():
         problems.error(f"в папке данных {folder} нет файла {FILE} с реквизитами письма", file=FILE)
@@ -76,6 +83,11 @@ def read_settings(folder: Path, problems: Problems) -> Settings | None:
     titles = letter.get("appendix_titles", list(DEFAULT_APPENDIX_TITLES))
     if not (isinstance(titles, list) and len(titles) == 3 and all(isinstance(t, str) and t.strip() for t in titles)):
         problems.error("appendix_titles: нужен список из трёх названий приложений", file=FILE, column="[letter] appendix_titles")
+    files = letter.get("appendix_files", [])
+    if not (isinstance(files, list) and len(files) <= 3 and all(isinstance(f, str) for f in files)):
+        problems.error("appendix_files: нужен список до трёх коротких имён файлов приложений, например "
+                       "appendix_files = [\"Ошибки\", \"Рекомендации\", \"План\"] (пустое имя — по названию)",
+                       file=FILE, column="[letter] appendix_files")
     if len(problems.errors) > before:
         return None
     sender, signer, executor = values["sender"], values["signer"], values["executor"]
@@ -94,16 +106,60 @@ def read_settings(folder: Path, problems: Problems) -> Settings | None:
         incoming_number=_text(letter, "letter", "incoming_number", problems, default=""),
         incoming_date=_text(letter, "letter", "incoming_date", problems, default=""),
         appendix_titles=tuple(clean_text(t).strip() for t in titles),
+        appendix_files=tuple(clean_text(f).strip() for f in files),
         circular=_circular(raw, problems),
         case_file=_text(letter, "letter", "case_file", problems, default=""),
     )
+
+
+@contextmanager
+def _placed(folder: Path, problems: Problems):
+    """A problem with a key of letters.toml gets the line the key is on, or the line of its
+    section when the key is missing: the clerk opens the file there."""
+    found = Problems()
+    try:
+        yield found
+    finally:
+        lines = _key_lines(folder / FILE)
+        for problem in found:
+            if problem.file == FILE and problem.row is None and problem.column:
+                problem = dataclasses.replace(problem, row=_line(lines, problem.column))
+            problems.append(problem)
+
+
+def line_of(folder: Path, key: str) -> int | None:
+    """The line of letters.toml where `key` («[letter] deadline») is written, or its section."""
+    return _line(_key_lines(folder / FILE), key)
+
+
+def _line(lines: dict[str, int], key: str) -> int | None:
+    return lines.get(key) or lines.get(key.split("]")[0] + "]")
+
+
+def _key_lines(path: Path) -> dict[str, int]:
+    """{"[letter]": 17, "[letter] deadline": 19, …}: where each section and key is written."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    lines: dict[str, int] = {}
+    section = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"\s*\[([^\]\[]*)\]", line)
+        key = re.match(r"\s*([\w-]+)\s*=", line)
+        if header:
+            section = header.group(1).strip()
+            lines.setdefault(f"[{section}]", number)
+        elif key:
+            lines.setdefault(f"[{section}] {key.group(1)}", number)
+    return lines
 
 
 def _circular(raw: dict, problems: Problems) -> CircularWording:
     """`[circular]`: the wording of a letter by list; every key may be left out."""
     section = raw.get("circular", {})
     if not isinstance(section, dict):
-        problems.error("circular должен быть разделом: строка [circular], а под ней ключи вида addressee = \"…\"",
+        problems.error("circular должен быть разделом: строка [circular], а под ней параметры вида addressee = \"…\"",
                        file=FILE, column="[circular]")
         return CircularWording()
     defaults = CircularWording()
@@ -151,9 +207,9 @@ def _warn_unknown_keys(raw: dict, problems: Problems) -> None:
         for key in table:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
-                hint = f" — может быть, {close[0]}?" if close else f"; возможные ключи: {', '.join(known)}"
+                hint = f" — может быть, {close[0]}?" if close else f"; возможные параметры: {', '.join(known)}"
                 problems.warning(
-                    f"ключа {key} в разделе [{section}] программа не знает и не читает{hint}",
+                    f"параметра {key} в разделе [{section}] программа не знает и не читает{hint}",
                     file=FILE, column=f"[{section}] {key}",
                 )
 
@@ -182,7 +238,7 @@ def _section(raw: dict, section: str, keys: tuple[str, ...], problems: Problems)
     table = raw.get(section)
     if section in raw and not isinstance(table, dict):
         problems.error(
-            f"{section} должен быть разделом: строка [{section}], а под ней ключи вида name = \"…\"",
+            f"{section} должен быть разделом: строка [{section}], а под ней параметры вида name = \"…\"",
             file=FILE, column=f"[{section}]",
         )
         return {}
@@ -195,7 +251,7 @@ def _section(raw: dict, section: str, keys: tuple[str, ...], problems: Problems)
 def _text(table: dict, section: str, key: str, problems: Problems, default: str | None = None) -> str:
     value = table.get(key, default)
     if value is None:
-        problems.error(f"не заполнен ключ {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
+        problems.error(f"не заполнен параметр {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
         return ""
     if key == "deadline" and isinstance(value, dt.date):
         return value  # a TOML date; checked by _date
@@ -204,7 +260,7 @@ def _text(table: dict, section: str, key: str, problems: Problems, default: str 
         problems.error(f"{key}: нужен текст в кавычках, например {key} = {example}", file=FILE, column=f"[{section}] {key}")
         return ""
     if default is None and not value.strip():
-        problems.error(f"пустой ключ {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
+        problems.error(f"пустой параметр {key} в разделе [{section}]", file=FILE, column=f"[{section}] {key}")
     return clean_text(value).strip()
 
 
@@ -227,6 +283,11 @@ _MAIL_PLACEHOLDERS = {"number", "date", "subject", "municipality"}
 def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> MailSettings | None:
     """The `[mail]` section of letters.toml; None when it has errors (they are reported).
     A letters.toml that cannot be read at all is reported by `read_settings`."""
+    with _placed(folder, problems) as found:
+        return _read_mail_settings(folder, found, settings)
+
+
+def _read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> MailSettings | None:
     from email.utils import parseaddr
 
     from .model import DEFAULT_MAIL_RATE, DEFAULT_MAIL_SUBJECT, MailSettings
@@ -237,14 +298,14 @@ def read_mail_settings(folder: Path, problems: Problems, settings: Settings) -> 
         return None
     section = raw.get("mail", {})
     if not isinstance(section, dict):
-        problems.error("mail должен быть разделом: строка [mail], а под ней ключи вида from = \"…\"", file=FILE, column="[mail]")
+        problems.error("mail должен быть разделом: строка [mail], а под ней параметры вида from = \"…\"", file=FILE, column="[mail]")
         return None
     before = len(problems.errors)
     for key in section:
         if key not in _MAIL_KEYS:
             close = difflib.get_close_matches(key, _MAIL_KEYS, n=1)
-            hint = f" — может быть, {close[0]}?" if close else f"; возможные ключи: {', '.join(_MAIL_KEYS)}"
-            problems.warning(f"ключа {key} в разделе [mail] программа не знает и не читает{hint}", file=FILE, column=f"[mail] {key}")
+            hint = f" — может быть, {close[0]}?" if close else f"; возможные параметры: {', '.join(_MAIL_KEYS)}"
+            problems.warning(f"параметра {key} в разделе [mail] программа не знает и не читает{hint}", file=FILE, column=f"[mail] {key}")
 
     name, address = parseaddr(_text(section, "mail", "from", problems, default=settings.sender.email))
     if not is_email(address):

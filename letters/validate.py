@@ -12,7 +12,7 @@ from . import addresses, dates, declension
 from .names import name_key
 from .model import Dataset, ErrorType, Finding, Municipality, Organization, PlanItem
 from .problems import Problems
-from .settings import read_settings
+from .settings import line_of, read_settings
 from .sites import site_key
 from .tables import Row, Table, read_table
 
@@ -48,11 +48,13 @@ def load_dataset(
     findings = _findings(tables["audit"], organizations, errors, when, problems, folder)
     plan = _plan(tables["plan"], problems)
     if settings is not None and on is not None and settings.deadline < on:
-        where = ({"file": "letters.toml", "column": "[letter] deadline"} if deadline is None else {})
         problems.error(
             f"срок ответа {dates.numeric(settings.deadline)} раньше даты письма {dates.numeric(on)}: "
             + ("исправьте deadline в разделе [letter] или укажите новый срок: --deadline ДД.ММ.ГГГГ" if deadline is None
-               else "исправьте --deadline"), **where)
+               else "исправьте --deadline"),
+            **({"file": "letters.toml", "row": line_of(folder, "[letter] deadline"), "column": "[letter] deadline"}
+               if deadline is None else {}),
+        )
     _warn_without_email(tables["municipalities"], municipalities, findings, problems)
     if problems.has_errors or settings is None or None in tables.values():
         return None

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import dates
 from .addresses import for_smtp
 from .addresses import split as split_addresses
-from .journal import ACTIVE, REPLACED, Journal, Letter
+from .journal import ACTIVE, REPLACED, STATUS_NAMES, Journal, Letter
 from .mail.compose import OUTBOX, file_stem
 from .overview import PAGE, PRINT, THUMBNAILS
 from .packs import DISPLACED, MANIFEST, read_manifest, row_paths, sha256
@@ -63,7 +63,7 @@ def _check_journal(journal: Journal, folder: Path, row: dict, digests: dict[str,
         problems.error(f"номера {row['number']} ({row['municipality']}) нет в журнале регистрации", file=MANIFEST)
         return None
     if letter.status not in (*ACTIVE, REPLACED):  # a replaced letter was sent: its pack is the archive
-        problems.error(f"письмо № {letter.number} в журнале — {letter.status}, а пакет лежит в папке", file=MANIFEST)
+        problems.error(f"письмо № {letter.number} в журнале — {STATUS_NAMES.get(letter.status, letter.status)}, а пакет лежит в папке", file=MANIFEST)
     for field, (in_manifest, in_journal) in _fields(row, letter).items():
         if in_manifest != in_journal:
             problems.error(f"письмо № {letter.number}: «{field}» в manifest.csv — «{in_manifest}», а в журнале — "

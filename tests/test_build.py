@@ -263,3 +263,33 @@ def test_a_libreoffice_crash_midway_leaves_the_previous_packs_untouched(small_da
     assert after == before
     assert (tmp_path / "converted.log").read_text().endswith("00000.docx")  # it failed midway, not at once
     assert sorted(p.name for p in out.iterdir() if p.name != ".cache") == ["2024-05-20"]  # no leftovers
+
+
+def test_cli_only_with_a_mistyped_name_suggests_the_closest_and_writes_nothing(small_data, tmp_path):
+    out = tmp_path / "out"
+    shown = run_letters("build", "--date", "20.05.2024", "--data", str(small_data), "--out", str(out),
+                        "--only", "город  ИШИММ", "--no-pdf")
+    assert shown.returncode == 1
+    assert "--only «город  ИШИММ»: " in shown.stderr and "(возможно, «Город Ишим»?)" in shown.stderr
+    assert not out.exists()
+
+
+def test_cli_progress_names_the_step_with_a_spinner_until_it_can_count(monkeypatch):
+    import importlib
+    import io
+
+    from rich.console import Console
+
+    cli = importlib.import_module("letters.cli.app")  # the module; letters.cli.app is also the Typer app
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100, color_system=None)
+    monkeypatch.setattr(cli, "err", terminal)  # a real Rich console, as on the clerk's terminal
+    shown = cli.progress()
+    report = shown.__enter__()
+    shown._bar.refresh()
+    before = terminal.file.getvalue()
+    report("письма и приложения: Word → PDF", 1, 4)
+    shown._bar.refresh()
+    after = terminal.file.getvalue()[len(before):]
+    shown.__exit__(None, None, None)
+    assert "⠋ проверка данных" in before and "/?" not in before and "0/" not in before
+    assert "письма и приложения: Word → PDF" in after and "1/4" in after

@@ -270,6 +270,16 @@ def test_journal_lists_exports_and_cancels(tmp_path, soffice):
     cancel = run_letters("journal", "cancel", "1337/24", "--why", "направлено ошибочно", "--journal", url)
     assert cancel.returncode == 0, cancel.stderr
     assert run_letters("journal", "cancel", "1337/24", "--why", "ещё раз", "--journal", url).returncode == 1
+    # statuses as the journal shows them, whatever the case; the stored English names still work
+    cancelled = run_letters("journal", "--journal", url, "--status", "Аннулирован")
+    assert "1337/24" in cancelled.stdout and "1338/24" not in cancelled.stdout, cancelled.stderr
+    assert "1337/24" in run_letters("journal", "--journal", url, "--status", "cancelled").stdout
+    issued = run_letters("journal", "--journal", url, "--status", "выдан")
+    assert "1338/24" in issued.stdout and "1337/24" not in issued.stdout
+    typo = run_letters("journal", "--journal", url, "--status", "выдн")
+    assert typo.returncode == 2 and "статус «выдн» неизвестен (возможно, «выдан»?)" in typo.stderr
+    verified = run_letters("verify", str(out / FOLDER), "--journal", url)
+    assert "письмо № 1337/24 в журнале — аннулирован, а пакет лежит в папке" in verified.stderr
     for name in ("register.xlsx", "register.csv"):
         assert run_letters("journal", "--journal", url, "--export", str(tmp_path / name)).returncode == 0
     sheet = openpyxl.load_workbook(tmp_path / "register.xlsx").active

@@ -117,13 +117,15 @@ def test_an_audit_after_the_letter_date_is_an_error(small_data):
     assert [p.row for p in problems.errors] == [5] and "позже даты письма 14.05.2024" in problems.errors[0].message
 
 
-def test_letters_toml_problems_name_the_key(tmp_path):
+def test_letters_toml_problems_name_the_key_and_its_line(tmp_path):
     folder = write_data(tmp_path)
     text = (folder / "letters.toml").read_text(encoding="utf-8")
     (folder / "letters.toml").write_text(text.replace('deadline = "14.06.2024"', 'deadline = "14.13.2024"').replace("first = 1337", 'first = "1337"'), encoding="utf-8")
     found = errors_of(folder)
-    assert "letters.toml, столбец «[letter] deadline»: такой даты нет в календаре: «14.13.2024»" in found
-    assert any(e.startswith("letters.toml, столбец «[numbering] first»") for e in found)
+    assert "letters.toml, строка 19, параметр «[letter] deadline»: такой даты нет в календаре: «14.13.2024»" in found
+    assert any(e.startswith("letters.toml, строка 23, параметр «[numbering] first»") for e in found)
+    lines = (folder / "letters.toml").read_text(encoding="utf-8").splitlines()
+    assert lines[19 - 1].startswith("deadline =") and lines[23 - 1].startswith("first =")
 
 
 def test_a_broken_toml_line_is_named(tmp_path):
@@ -182,7 +184,7 @@ def test_a_municipality_that_gets_a_letter_without_an_email_is_a_warning(tmp_pat
 def test_a_deadline_before_the_letter_date_is_an_error(small_data):
     found = [str(p) for p in problems_of(small_data, on=dt.date(2024, 6, 20)).errors]
     assert found == [
-        "letters.toml, столбец «[letter] deadline»: срок ответа 14.06.2024 раньше даты письма 20.06.2024: "
+        "letters.toml, строка 19, параметр «[letter] deadline»: срок ответа 14.06.2024 раньше даты письма 20.06.2024: "
         "исправьте deadline в разделе [letter] или укажите новый срок: --deadline ДД.ММ.ГГГГ"
     ]
 
@@ -193,3 +195,33 @@ def test_the_same_problem_is_kept_once():
     problems.warning("проверьте", "audit.csv", 3)
     problems.warning("проверьте", "audit.csv", 4)
     assert [p.row for p in problems] == [3, 4]
+
+
+def test_appendix_files_give_short_file_names_and_whole_titles_stay_the_default(tmp_path):
+    from letters.packs import pack_files
+    from letters.settings import read_settings
+
+    folder = write_data(tmp_path)
+    problems = Problems()
+    whole = read_settings(folder, problems)
+    assert pack_files("1337/24", "Город Ишим", whole.appendix_file_titles).appendices[2] == (
+        "1337-24 Город Ишим/Приложение 3. План мероприятий по повышению значений показателей оперативного рейтинга.docx")
+    text = (folder / "letters.toml").read_text(encoding="utf-8")
+    (folder / "letters.toml").write_text(text.replace("[letter]\n", '[letter]\nappendix_files = ["", "", "План"]\n'),
+                                         encoding="utf-8")
+    short = read_settings(folder, problems)
+    assert problems == []
+    assert short.appendix_titles == whole.appendix_titles  # the letter still names the whole title
+    files = pack_files("1337/24", "Город Ишим", short.appendix_file_titles).appendices
+    assert [f.split("/")[1] for f in files] == [
+        "Приложение 1. Перечень выявленных ошибок.docx", "Приложение 2. Рекомендации по устранению ошибок.docx",
+        "Приложение 3. План.docx"]
+
+
+def test_appendix_files_that_are_not_a_list_are_an_error_with_the_line(tmp_path):
+    folder = write_data(tmp_path)
+    text = (folder / "letters.toml").read_text(encoding="utf-8")
+    (folder / "letters.toml").write_text(text.replace("[letter]\n", '[letter]\nappendix_files = "План"\n'), encoding="utf-8")
+    found = errors_of(folder)
+    line = text.splitlines().index("[letter]") + 2
+    assert any(e.startswith(f"letters.toml, строка {line}, параметр «[letter] appendix_files»: appendix_files: нужен список") for e in found), found

@@ -10,17 +10,19 @@ import contextlib
 import datetime as dt
 import enum
 import os
-import re
 import sys
 import tempfile
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
+from . import russian  # first: it installs the Russian words of Typer before typer is imported
 import typer
 from babel import Locale
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn,
+                           TimeRemainingColumn)
+from rich.text import Text
 
 from .. import __version__, dates
 from ..problems import Level, LettersError, Problems
@@ -32,28 +34,31 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  # a wrong option, or LibreOffice missing
 
 
-app = typer.Typer(
+app = russian.Typer(
     help="Письма главам муниципальных образований по итогам мониторинга виджетов ПОС.",
-    add_completion=False,
+    epilog="""Порядок работы:
+  letters validate                  проверить таблицы и letters.toml
+  letters build --date 20.05.2024   собрать письма
+  letters mail --date 20.05.2024    подготовить рассылку
+Справка по команде: letters build --help""",
     no_args_is_help=True,
-    rich_markup_mode=None,
 )
 _RUSSIAN = Locale("ru")
 # markup off: messages carry clerks' data, and «[sender]» or «Район [/b]» must print as written
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
-DataOption = Annotated[Path, typer.Option("--data", help="Папка с таблицами и letters.toml.")]
+DataOption = Annotated[Path, typer.Option("--data", metavar="ПАПКА", help="Папка с таблицами и letters.toml.")]
 JournalOption = Annotated[
     Optional[str],
-    typer.Option("--journal", envvar="LETTERS_JOURNAL",
+    typer.Option("--journal", envvar="LETTERS_JOURNAL", metavar="ЖУРНАЛ",
                  help="Журнал регистрации: путь к файлу SQLite или адрес postgresql+psycopg://… "
-                      "(по умолчанию — [journal] в letters.toml, иначе журнал пользователя)."),
+                      "(по умолчанию — \\[journal] в letters.toml, иначе журнал пользователя)."),
 ]
 TemplatesOption = Annotated[Optional[Path], typer.Option(
-    "--templates", help="Папка со своими шаблонами .docx (по умолчанию — папка templates рядом с папкой данных; "
+    "--templates", metavar="ПАПКА", help="Папка со своими шаблонами .docx (по умолчанию — папка templates рядом с папкой данных; "
                         "шаблона, которого там нет, берётся шаблон программы).")]
-DateOption = Annotated[str, typer.Option("--date", help="Дата писем, ДД.ММ.ГГГГ.")]
+DateOption = Annotated[str, typer.Option("--date", metavar="ДД.ММ.ГГГГ", help="Дата писем, ДД.ММ.ГГГГ.")]
 
 
 def parse_date(text: str) -> dt.date:
@@ -84,11 +89,29 @@ def show(problems: Problems, headings: dict[Level, str] | None = None) -> None:
                 err.print(f"  • {group}", soft_wrap=True)
 
 
+def ask(question: str) -> bool:
+    """A yes-or-no question on the terminal, in Russian («да»/«нет»; «y» works too); no answer is «нет»."""
+    answer = err.input(f"{question} (да/нет): ", markup=False)
+    return answer.strip().casefold() in ("да", "д", "y", "yes")
+
+
 def fail(code: ExitCode = ExitCode.INVALID_INPUT, message: str = "") -> typer.Exit:
     """The exit of a command that did not do its job; `raise fail(…)`."""
     if message:
         err.print(message)
     return typer.Exit(code)
+
+
+class _Counted(ProgressColumn):
+    """A column shown once the step knows how many things it has to do: until then the
+    spinner and the step's name say that work goes on, and no «0/?» is shown."""
+
+    def __init__(self, column: ProgressColumn):
+        super().__init__()
+        self.column = column
+
+    def render(self, task):
+        return self.column.render(task) if task.total is not None else Text("")
 
 
 class progress:
@@ -98,7 +121,8 @@ class progress:
         if not err.is_terminal:
             return None
         self._bar = Progress(
-            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            SpinnerColumn(), TextColumn("{task.description}", markup=False),
+            *(_Counted(c) for c in (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())),
             console=err, transient=True,
         )
         self._bar.start()
@@ -125,19 +149,6 @@ class progress:
             yield
 
 
-# Typer's own messages are English; these are the ones a clerk can meet.
-_USAGE_MESSAGES = (
-    (re.compile(r"Missing option '([^']+)'.*", re.S), r"не указан обязательный параметр \1"),
-    (re.compile(r"Missing (?:argument|parameter):? '?([^'.]+)'?.*", re.S), r"не указан обязательный параметр \1"),
-    (re.compile(r"No such option: (\S+).*", re.S), r"нет такого параметра: \1"),
-    (re.compile(r"No such command '([^']+)'.*", re.S), r"нет такой команды: \1"),
-    (re.compile(r"Option '([^']+)' requires an argument.*", re.S), r"после \1 нужно значение"),
-    (re.compile(r"Invalid value for '([^']+)': (.*)", re.S), r"неверное значение \1: \2"),
-    (re.compile(r"Invalid value: (.*)", re.S), r"неверное значение: \1"),
-    (re.compile(r"Got unexpected extra argument.*\((.*)\)", re.S), r"лишние слова в команде: \1"),
-)
-
-
 def main() -> None:
     """The entry point: Russian messages for usage errors, a log file instead of a traceback."""
     try:
@@ -154,7 +165,7 @@ def main() -> None:
         err.print("Прервано. Незаконченные пакеты не записаны.")
         code = ExitCode.INVALID_INPUT
     except typer.TyperException as exc:  # a usage error: a wrong option or value
-        err.print(f"Ошибка в команде: {_usage_message(exc.format_message())}. Справка: letters --help")
+        err.print(russian.explain(exc))
         code = ExitCode.USAGE
     except Exception:
         log = _write_log()
@@ -164,13 +175,6 @@ def main() -> None:
         )
         code = ExitCode.INVALID_INPUT
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _usage_message(message: str) -> str:
-    for pattern, russian in _USAGE_MESSAGES:
-        if pattern.fullmatch(message.strip()):
-            return pattern.sub(russian, message.strip())
-    return message
 
 
 def _write_log() -> Path:

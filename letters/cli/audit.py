@@ -11,14 +11,17 @@ from ..audit import run as site_audit
 from .app import ExitCode, app, err, out, progress, show
 
 
-@app.command("audit")
+@app.command("audit", epilog="""Проверить все сайты реестра:
+  letters audit --out проверка/audit.xlsx
+Только сайты одного МО, по четыре сразу, ждать каждый до 30 секунд:
+  letters audit --out audit.xlsx --only "Город Ишим" --jobs 4 --timeout 30""")
 def audit_command(
     out_file: Annotated[Path, typer.Option(
-        "--out", help="Таблица замечаний .xlsx (формат таблицы audit); снимки экрана — в папку «<имя>-снимки» рядом с ней.")],
-    data: Annotated[Path, typer.Option("--data", help="Папка с таблицами municipalities и organizations.")] = Path("data"),
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Проверить только сайты учреждений этого МО (можно повторять).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, max=16, help="Сколько сайтов проверять одновременно.")] = 2,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Сколько секунд ждать загрузки страницы сайта.")] = 20.0,
+        "--out", metavar="ФАЙЛ", help="Таблица замечаний .xlsx (формат таблицы audit); снимки экрана — в папку «<имя>-снимки» рядом с ней.")],
+    data: Annotated[Path, typer.Option("--data", metavar="ПАПКА", help="Папка с таблицами municipalities и organizations.")] = Path("data"),
+    only: Annotated[Optional[list[str]], typer.Option("--only", metavar="МО", help="Проверить только сайты учреждений этого МО (можно повторять).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", metavar="ЧИСЛО", min=1, max=16, help="Сколько сайтов проверять одновременно.")] = 2,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="СЕКУНД", min=1, help="Сколько секунд ждать загрузки страницы сайта.")] = 20.0,
 ) -> None:
     """Проверить виджеты ПОС на сайтах учреждений в браузере: таблица замечаний и снимки экрана."""
     if out_file.suffix.lower() != ".xlsx":

@@ -15,19 +15,26 @@ from ..kinds import CIRCULAR, PERSONAL
 from .app import DataOption, DateOption, JournalOption, TemplatesOption, app, count, fail, out, parse_date, progress, show
 
 
-@app.command()
+@app.command(epilog="""Собрать письма от 20 мая 2024 года из папки data в папку out:
+  letters build --date 20.05.2024
+Из других папок:
+  letters build --date 20.05.2024 --data данные --out письма
+Только двум МО:
+  letters build --date 20.05.2024 --only "Город Ишим" --only "Абатский район"
+Одно письмо всем главам по списку:
+  letters build --date 20.05.2024 --circular""")
 def build(
     date: DateOption,
     data: DataOption = Path("data"),
     templates: TemplatesOption = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Куда писать пакеты писем.")] = Path("out"),
+    out_dir: Annotated[Path, typer.Option("--out", metavar="ПАПКА", help="Куда писать пакеты писем.")] = Path("out"),
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Не сохранять PDF (листы всё равно считаются).")] = False,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Сколько процессов LibreOffice запускать сразу.")] = max(1, min(os.cpu_count() or 1, 8)),
+    jobs: Annotated[int, typer.Option("--jobs", metavar="ЧИСЛО", min=1, max=64, help="Сколько процессов LibreOffice запускать сразу.")] = max(1, min(os.cpu_count() or 1, 8)),
     journal: JournalOption = None,
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Собрать письма только этим МО (можно повторять).")] = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", metavar="МО", help="Собрать письма только этим МО (можно повторять).")] = None,
     reissue: Annotated[bool, typer.Option("--reissue", help="Изменённое отправленное письмо — новым номером, старое — «заменено».")] = False,
     pdfa: Annotated[bool, typer.Option("--pdfa", help="PDF/A-2b для архивного хранения.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Сколько секунд LibreOffice может делать один документ.")] = 60.0,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="СЕКУНД", min=1, help="Сколько секунд LibreOffice может делать один документ.")] = 60.0,
     duplex: Annotated[bool, typer.Option(
         "--duplex", help="В «к печати.pdf» каждый документ начинать с лицевой стороны листа.")] = False,
     draft: Annotated[bool, typer.Option(
@@ -89,7 +96,10 @@ def _show_draft(result: pipeline.BuildResult) -> None:
         raise fail(message="Часть писем не собрана (см. ошибки выше): исправьте и запустите сборку снова.")
 
 
-@app.command()
+@app.command(epilog="""Проверить папку data и шаблоны рядом с ней:
+  letters validate
+Другую папку и свои шаблоны:
+  letters validate --data данные --templates мои-шаблоны""")
 def validate(data: DataOption = Path("data"), templates: TemplatesOption = None) -> None:
     """Проверить таблицы, letters.toml и шаблоны, ничего не записывая."""
     checked = pipeline.check(data, templates)

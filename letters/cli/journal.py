@@ -13,10 +13,20 @@ from ..cancel import cancel_date, to_cancel
 from ..journal import life, register
 from ..journal import STATUS_NAMES, Journal
 from ..journal import open_journal as _open
+from ..names import closest, name_key
 from ..problems import Problems
-from .app import DataOption, JournalOption, app, count, err, fail, out, parse_date, show
+from . import russian
+from .app import DataOption, JournalOption, app, ask, count, err, fail, out, parse_date, show
 
-journal_app = typer.Typer(help="Журнал регистрации исходящих писем.", invoke_without_command=True, rich_markup_mode=None)
+journal_app = russian.Typer(help="Журнал регистрации исходящих писем.", invoke_without_command=True, epilog="""Показать весь журнал:
+  letters journal
+Выданные в 2024 году письма МО, в названии которых есть «ишим»:
+  letters journal --year 2024 --status выдан --municipality ишим
+Выгрузить журнал в Excel:
+  letters journal --export журнал.xlsx
+Аннулировать номер:
+  letters journal cancel 1340/24 --why "письмо не нужно: ошибки исправлены"
+""")
 app.add_typer(journal_app, name="journal")
 
 
@@ -33,18 +43,17 @@ def journal_list(
     ctx: typer.Context,
     journal: JournalOption = None,
     data: DataOption = Path("data"),
-    year: Annotated[Optional[int], typer.Option("--year", help="Только за этот год.")] = None,
-    date: Annotated[Optional[str], typer.Option("--date", help="Только письма этой даты, ДД.ММ.ГГГГ.")] = None,
-    municipality: Annotated[Optional[str], typer.Option("--municipality", help="Только МО, в названии которых есть этот текст.")] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="reserved, issued, sent, cancelled или replaced.")] = None,
-    export: Annotated[Optional[Path], typer.Option("--export", help="Сохранить в файл .xlsx или .csv.")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", metavar="ГОД", help="Только за этот год.")] = None,
+    date: Annotated[Optional[str], typer.Option("--date", metavar="ДД.ММ.ГГГГ", help="Только письма этой даты, ДД.ММ.ГГГГ.")] = None,
+    municipality: Annotated[Optional[str], typer.Option("--municipality", metavar="ТЕКСТ", help="Только МО, в названии которых есть этот текст.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", metavar="СТАТУС", help="Только письма с этим статусом: зарезервирован, выдан, отправлен, аннулирован или заменён.")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", metavar="ФАЙЛ", help="Сохранить в файл .xlsx или .csv.")] = None,
 ) -> None:
     """Показать журнал (с отбором) или выгрузить его в .xlsx или .csv."""
     ctx.ensure_object(dict)["journal"], ctx.obj["data"] = journal, data
     if ctx.invoked_subcommand is not None:
         return
-    if status and status not in STATUS_NAMES:
-        raise typer.BadParameter(f"статус «{status}» неизвестен; возможные: {', '.join(STATUS_NAMES)}")
+    status = status and _status(status, ctx)
     if export and export.suffix.lower() not in (".xlsx", ".csv"):
         raise typer.BadParameter("выгрузка возможна в файл .xlsx или .csv")
     letters = open_journal(journal, data).list(
@@ -62,16 +71,34 @@ def journal_list(
     out.print(f"Всего: {count(len(letters), 'запись', 'записи', 'записей')}")
 
 
-@journal_app.command("cancel")
+def _status(text: str, ctx: typer.Context) -> str:
+    """The status a clerk names, as the journal shows it («выдан») or as it stores it («issued»),
+    whatever the case, the spaces and «ё»."""
+    by_key = {name_key(k): k for k in STATUS_NAMES} | {name_key(v): k for k, v in STATUS_NAMES.items()}
+    found = by_key.get(name_key(text))
+    if found is None:
+        guess = closest(text, STATUS_NAMES.values())
+        hint = f" (возможно, «{guess}»?)" if guess else ""
+        raise typer.BadParameter(f"статус «{text}» неизвестен{hint}; возможные: {', '.join(STATUS_NAMES.values())}",
+                                 ctx=ctx, param_hint="--status")
+    return found
+
+
+@journal_app.command("cancel", epilog="""Аннулировать один номер:
+  letters journal cancel 1340/24 --why "письмо не нужно: ошибки исправлены"
+Аннулировать все неотправленные письма 20 мая 2024 года и убрать их пакеты:
+  letters journal cancel --date 20.05.2024 --why "собраны по неверной таблице"
+Номер остаётся в журнале с причиной и больше никогда не выдаётся.""")
 def journal_cancel(
     ctx: typer.Context,
-    number: Annotated[Optional[str], typer.Argument(help="Регистрационный номер, например 1337/24.")] = None,
-    why: Annotated[str, typer.Option("--why", help="Причина аннулирования (записывается в журнал).")] = "",
+    number: Annotated[Optional[str], typer.Argument(metavar="НОМЕР", help="Регистрационный номер, например 1337/24.")] = None,
+    why: Annotated[str, typer.Option("--why", metavar="ПРИЧИНА", help="Причина аннулирования (записывается в журнал).")] = "",
     date: Annotated[Optional[str], typer.Option(
-        "--date", help="Аннулировать все неотправленные письма этой даты, ДД.ММ.ГГГГ, и убрать их пакеты.")] = None,
+        "--date", metavar="ДД.ММ.ГГГГ",
+        help="Аннулировать все неотправленные письма этой даты и убрать их пакеты.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Не переспрашивать.")] = False,
     journal: JournalOption = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", metavar="ПАПКА", help="Папка с таблицами и letters.toml.")] = None,
 ) -> None:
     """Аннулировать номер или все неотправленные письма одной даты (номера больше никогда не будут выданы)."""
     if not why.strip():
@@ -96,7 +123,7 @@ def _cancel_date(opened: Journal, date, why: str, yes: bool) -> None:
         return
     question = (f"Аннулировать {count(len(plan.cancelled), 'письмо', 'письма', 'писем')} от {dates.numeric(date)} "
                 f"({', '.join(letter.number for letter in plan.cancelled)}) и убрать их пакеты?")
-    if not yes and err.is_terminal and not typer.confirm(question, default=False, err=True):
+    if not yes and err.is_terminal and not ask(question):
         raise fail(message="Ничего не аннулировано.")
     done = cancel_date(opened, date, why)
     for letter in done.cancelled:

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import dates
+from .. import dates, hints
 from .. import mail as mailing
 from ..problems import Level
 from .app import DataOption, DateOption, ExitCode, JournalOption, app, count, err, out, parse_date, progress, show
@@ -22,28 +22,33 @@ class Attach(str, enum.Enum):
     docx = "docx"
 
 
-@app.command("mail")
+@app.command("mail", epilog="""Подготовить письма в out/2024-05-20/outbox, ничего не отправляя:
+  letters mail --date 20.05.2024
+Отправить (пароль — в переменной окружения LETTERS_SMTP_PASSWORD):
+  letters mail --date 20.05.2024 --send --smtp smtp://di@mail.72to.ru:587
+Дослать письмо, которое не дошло:
+  letters mail --date 20.05.2024 --send --retry 1337/24""")
 def mail_command(
     date: DateOption,
     data: DataOption = Path("data"),
-    out_dir: Annotated[Path, typer.Option("--out", help="Папка со сборками (та же, что в build).")] = Path("out"),
+    out_dir: Annotated[Path, typer.Option("--out", metavar="ПАПКА", help="Папка со сборками (та же, что в build).")] = Path("out"),
     journal: JournalOption = None,
     send: Annotated[bool, typer.Option("--send", help="Отправить. Без него письма только записываются в OUT/<дата>/outbox/*.eml.")] = False,
     smtp: Annotated[Optional[str], typer.Option(
-        "--smtp", envvar="LETTERS_SMTP",
+        "--smtp", envvar="LETTERS_SMTP", metavar="СЕРВЕР",
         help="Почтовый сервер: smtp://пользователь@сервер:587 (STARTTLS) или smtps://пользователь@сервер:465; "
              "пароль — только в переменной окружения LETTERS_SMTP_PASSWORD.")] = None,
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Только письма этим МО (можно повторять).")] = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", metavar="МО", help="Только письма этим МО (можно повторять).")] = None,
     attach: Annotated[Attach, typer.Option("--attach", help="Что вкладывать: pdf (по умолчанию) или docx.")] = Attach.pdf,
-    rate: Annotated[Optional[int], typer.Option("--rate", min=1, help="Не больше стольких писем в минуту (по умолчанию [mail] rate, иначе 20).")] = None,
+    rate: Annotated[Optional[int], typer.Option("--rate", metavar="ЧИСЛО", min=1, help="Не больше стольких писем в минуту (по умолчанию \\[mail] rate, иначе 20).")] = None,
     retry: Annotated[Optional[list[str]], typer.Option(
-        "--retry", help="Номер письма, отправка которого не подтверждена и которое не дошло, или которое надо дослать "
+        "--retry", metavar="НОМЕР", help="Номер письма, отправка которого не подтверждена и которое не дошло, или которое надо дослать "
                         "по адресам, куда оно не ушло (можно повторять).")] = None,
     confirm: Annotated[Optional[list[str]], typer.Option(
-        "--confirm", help="Номер письма, отправка которого не подтверждена, но оно дошло: отметить отправленным.")] = None,
+        "--confirm", metavar="НОМЕР", help="Номер письма, отправка которого не подтверждена, но оно дошло: отметить отправленным.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Отправлять, не спрашивая «Отправить … писем?».")] = False,
     test_to: Annotated[Optional[str], typer.Option(
-        "--test-to", help="Отправить письмо одного МО на этот (свой) адрес для проверки; в журнал ничего не записывается.")] = None,
+        "--test-to", metavar="АДРЕС", help="Отправить письмо одного МО на этот (свой) адрес для проверки; в журнал ничего не записывается.")] = None,
 ) -> None:
     """Разослать письма главам: .eml в outbox или, с --send, через SMTP — каждое ровно один раз."""
     request = mailing.MailRequest(
@@ -104,7 +109,8 @@ def _show_mail(result: mailing.MailResult, request: mailing.MailRequest) -> None
     if written := result.of(mailing.WRITTEN):
         out.print(f"Подготовлено к отправке: {count(len(written), 'письмо', 'письма', 'писем')} в папке "
                   f"{result.folder / mailing.OUTBOX} (ничего не отправлено; отправить: "
-                  f"letters mail --date {dates.numeric(request.date)} --send --smtp smtp://…)")
+                  + hints.command("mail", "--date", dates.numeric(request.date), "--send", "--smtp",
+                                  request.smtp or "smtp://…", request=request) + ")")
         listing(written, files=True)
     if mailed := result.of(mailing.MAILED):
         out.print(f"Отправлено через {result.server or 'почтовый сервер'}: {count(len(mailed), 'письмо', 'письма', 'писем')} "

@@ -13,9 +13,12 @@ from .app import DataOption, JournalOption, app, count, fail, out, show
 from .journal import open_journal
 
 
-@app.command("verify")
+@app.command("verify", epilog="""Сверить сборку 20 мая 2024 года:
+  letters verify out/2024-05-20
+Сборку в другой папке, с журналом, названным в данные/letters.toml:
+  letters verify письма/2024-05-20 --data данные""")
 def verify_command(
-    folder: Annotated[Path, typer.Argument(help="Папка сборки, например out/2024-05-20.")],
+    folder: Annotated[Path, typer.Argument(metavar="ПАПКА", help="Папка сборки, например out/2024-05-20.")],
     journal: JournalOption = None,
     data: DataOption = Path("data"),
 ) -> None:

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import dates
+from .. import dates, hints
 from ..addresses import for_smtp
 from ..journal import journal_url, open_journal
 from ..packs import MANIFEST
@@ -125,8 +125,8 @@ def mail(request: MailRequest, progress: Progress | None = None, connect: Callab
         server, connect = _server(request, mail_settings, ask)
     folder = request.folder
     if not (folder / MANIFEST).is_file():
-        problems.error(f"в папке {folder} нет {MANIFEST}: сначала соберите письма: letters build --date "
-                       f"{dates.numeric(request.date)}")
+        problems.error(f"в папке {folder} нет {MANIFEST}: сначала соберите письма: "
+                       + hints.command("build", "--date", dates.numeric(request.date), request=request))
         return MailResult(problems)
     result = MailResult(problems, folder=folder, server=str(server or ""))
     journal = open_journal(request.journal, request.data, problems)

@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import dates
+from .. import dates, hints
 from ..addresses import for_smtp, split
 from ..journal import CANCELLED, EMAIL, REPLACED, RESERVED, STATUS_NAMES, Delivery, Journal, Letter
 from ..model import MailSettings, Settings
@@ -40,6 +40,7 @@ class Outgoing:
     stem: str  # its file in the outbox, without «.eml»
     reached: tuple[str, ...] = ()  # a delivery that went: whom it has reached already
     retry: bool = False
+    again: str = "letters mail …"  # this mailing's command, for the hints (letters.hints)
 
     @property
     def title(self) -> str:
@@ -165,7 +166,7 @@ def _outgoing(request, item: _Letter, delivery: Delivery, stem: str, mail_settin
     reported, or it went already)."""
     number, municipality = item.letter.number, delivery.municipality
     title = f"№ {number} ({municipality})"
-    again = f"letters mail --date {dates.numeric(request.date)}"
+    again = hints.command("mail", "--date", dates.numeric(request.date), request=request)
     rebuild = _rebuild_hint(request)
     retry = number in request.retry
     addresses, bad = for_smtp(delivery.addresses)
@@ -214,7 +215,7 @@ def _outgoing(request, item: _Letter, delivery: Delivery, stem: str, mail_settin
                        f"больше {MAX_RECIPIENTS} на одно письмо: оставьте в таблице меньше адресов")
         return None
     message_id = delivery.message_id or new_message_id(stem, mail_settings.address)
-    return Outgoing(number, municipality, delivery.id, addresses, message_id, b"", stem, reached, retry)
+    return Outgoing(number, municipality, delivery.id, addresses, message_id, b"", stem, reached, retry, again)
 
 
 def _attachments(row: dict, letter: Letter, request, journal: Journal,
@@ -281,7 +282,7 @@ def _signed(letter: Letter, request, problems: Problems) -> list[tuple[str, byte
 
 
 def _rebuild_hint(request) -> str:
-    return f"letters build --date {dates.numeric(request.date)}"
+    return hints.command("build", "--date", dates.numeric(request.date), request=request)
 
 
 def _unconfirmed(number: str, delivery: Delivery, again: str) -> str:

@@ -335,11 +335,11 @@ def _send_one(item: Outgoing, connection: Connection, journal: Journal, mail_set
         journal.end_mail(item.delivery_id, item.message_id, "; ".join([*item.reached, *accepted]), refused)
     except JournalError as exc:
         problems.error(f"{title}: письмо принято сервером, но записать это в журнал не удалось ({exc}). Оно не будет "
-                       f"отправлено повторно; отметьте его отправленным: letters mail … --confirm {item.number}")
+                       f"отправлено повторно; отметьте его отправленным: {item.again} --confirm {item.number}")
         return None, False
     if to_refused:
         problems.error(f"{title}: отправлено на {', '.join(accepted)}, но сервер не принял {refused}. Исправьте адрес в "
-                       f"таблице municipalities, пересоберите пакеты и дошлите: letters mail … --send --retry {item.number}")
+                       f"таблице municipalities, пересоберите пакеты и дошлите: {item.again} --send --retry {item.number}")
     for address, why in delivery.refused.items():
         if address not in item.to:
             problems.warning(f"{title}: архивная копия на {address} не принята сервером ({why}); письмо отправлено")
