@@ -41,7 +41,7 @@ def build(
         "--draft", help="Проект: собрать всё без номеров и без записи в журнал, в папку «ГГГГ-ММ-ДД проект», "
         "с пометкой «ПРОЕКТ» на каждой странице и одним PDF всех писем.")] = False,
     deadline: Annotated[Optional[str], typer.Option(
-        "--deadline", help="Срок ответа ДД.ММ.ГГГГ вместо указанного в letters.toml (для этого круга писем).")] = None,
+        "--deadline", metavar="ДД.ММ.ГГГГ", help="Срок ответа ДД.ММ.ГГГГ вместо указанного в letters.toml (для этого круга писем).")] = None,
     no_follow_up: Annotated[bool, typer.Option(
         "--no-follow-up", help="Не делать письма «в дополнение к письму…»: всем — обычное первое письмо.")] = False,
     move: Annotated[bool, typer.Option(

@@ -137,15 +137,18 @@ def _opened(ctx: typer.Context, journal: str | None, data: Path | None) -> Journ
     return open_journal(journal or ctx.obj["journal"], data or ctx.obj["data"])
 
 
-@journal_app.command("sent")
+@journal_app.command("sent", epilog="""Письма ушли заказной почтой 21 мая:
+  letters journal sent 1339/24 1341/24 --by почта --on 21.05.2024 --note "список № 12"
+Вручено лично:
+  letters journal sent 1340/24 --by лично --on 22.05.2024""")
 def journal_sent(
     ctx: typer.Context,
-    numbers: Annotated[list[str], typer.Argument(help="Регистрационные номера, например 1339/24 1341/24.")],
-    by: Annotated[str, typer.Option("--by", help=f"Как отправлено: {', '.join(life.ROUTES)}.")],
-    on: Annotated[str, typer.Option("--on", help="Когда отправлено, ДД.ММ.ГГГГ.")],
-    note: Annotated[str, typer.Option("--note", help="Примечание: почтовый идентификатор, номер в СЭД, кому вручено.")] = "",
+    numbers: Annotated[list[str], typer.Argument(metavar="НОМЕР...", help="Регистрационные номера, например 1339/24 1341/24.")],
+    by: Annotated[str, typer.Option("--by", metavar="КАК", help=f"Как отправлено: {', '.join(life.ROUTES)}.")],
+    on: Annotated[str, typer.Option("--on", metavar="ДД.ММ.ГГГГ", help="Когда отправлено, ДД.ММ.ГГГГ.")],
+    note: Annotated[str, typer.Option("--note", metavar="ТЕКСТ", help="Примечание: почтовый идентификатор, номер в СЭД, кому вручено.")] = "",
     journal: JournalOption = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", metavar="ПАПКА", help="Папка с таблицами и letters.toml.")] = None,
 ) -> None:
     """Отметить письма отправленными почтой, курьером, через СЭД, факсом или лично."""
     sent = life.record_sent(_opened(ctx, journal, data), numbers, by, parse_date(on), note)
@@ -155,14 +158,15 @@ def journal_sent(
     out.print("Отправленное письмо больше не перезаписывается сборкой, и letters mail его не отправляет.")
 
 
-@journal_app.command("signed")
+@journal_app.command("signed", epilog="""Положить скан подписанного письма и его подпись:
+  letters journal signed 1337/24 --file скан.pdf --sig скан.pdf.sig""")
 def journal_signed(
     ctx: typer.Context,
-    number: Annotated[str, typer.Argument(help="Регистрационный номер, например 1337/24.")],
-    file: Annotated[Path, typer.Option("--file", help="Скан подписанного письма, PDF.")],
-    sig: Annotated[Optional[Path], typer.Option("--sig", help="Откреплённая электронная подпись скана (.sig).")] = None,
+    number: Annotated[str, typer.Argument(metavar="НОМЕР", help="Регистрационный номер, например 1337/24.")],
+    file: Annotated[Path, typer.Option("--file", metavar="ФАЙЛ", help="Скан подписанного письма, PDF.")],
+    sig: Annotated[Optional[Path], typer.Option("--sig", metavar="ФАЙЛ", help="Файл откреплённой электронной подписи скана.")] = None,
     journal: JournalOption = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", metavar="ПАПКА", help="Папка с таблицами и letters.toml.")] = None,
 ) -> None:
     """Положить скан подписанного письма (и его подпись) в пакет; letters mail отправит его вместо неподписанного."""
     letter = life.record_signed(_opened(ctx, journal, data), number, file, sig)
@@ -170,15 +174,16 @@ def journal_signed(
               + (f", подпись — {letter.signature_file}" if letter.signature_file else ""))
 
 
-@journal_app.command("reply")
+@journal_app.command("reply", epilog="""Ответ МО пришёл 3 июня:
+  letters journal reply 1337/24 --number 01-12/345 --date 03.06.2024 --file ответ.pdf""")
 def journal_reply(
     ctx: typer.Context,
-    number: Annotated[str, typer.Argument(help="Регистрационный номер нашего письма, например 1337/24.")],
-    reply_number: Annotated[str, typer.Option("--number", help="Входящий номер ответа, как его зарегистрировали.")],
-    date: Annotated[str, typer.Option("--date", help="Дата ответа, ДД.ММ.ГГГГ.")],
-    file: Annotated[Optional[Path], typer.Option("--file", help="Файл ответа (скан, PDF или другой): кладётся в пакет письма.")] = None,
+    number: Annotated[str, typer.Argument(metavar="НОМЕР", help="Регистрационный номер нашего письма, например 1337/24.")],
+    reply_number: Annotated[str, typer.Option("--number", metavar="НОМЕР", help="Входящий номер ответа, как его зарегистрировали.")],
+    date: Annotated[str, typer.Option("--date", metavar="ДД.ММ.ГГГГ", help="Дата ответа, ДД.ММ.ГГГГ.")],
+    file: Annotated[Optional[Path], typer.Option("--file", metavar="ФАЙЛ", help="Файл ответа (скан, PDF или другой): кладётся в пакет письма.")] = None,
     journal: JournalOption = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Папка с таблицами и letters.toml.")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", metavar="ПАПКА", help="Папка с таблицами и letters.toml.")] = None,
 ) -> None:
     """Связать с письмом ответ муниципального образования."""
     opened = _opened(ctx, journal, data)

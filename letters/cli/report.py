@@ -13,11 +13,14 @@ from .app import DataOption, app, fail, out, parse_date, show
 from ..report.figures import percent
 
 
-@app.command("report", epilog="Пример: letters report --out отчёт.pdf --date 20.05.2024")
+@app.command("report", epilog="""Отчёт для печати:
+  letters report --out отчёт.pdf --date 20.05.2024
+Те же цифры таблицами Excel:
+  letters report --out отчёт.xlsx""")
 def report_command(
-    out_file: Annotated[Path, typer.Option("--out", help="Файл отчёта: .pdf (для печати) или .xlsx (таблицы).")],
+    out_file: Annotated[Path, typer.Option("--out", metavar="ФАЙЛ", help="Файл отчёта: .pdf (для печати) или .xlsx (таблицы).")],
     date: Annotated[Optional[str], typer.Option(
-        "--date", help="Дата «по состоянию на», ДД.ММ.ГГГГ (по умолчанию — последняя дата проверки в таблице audit).")] = None,
+        "--date", metavar="ДД.ММ.ГГГГ", help="Дата «по состоянию на», ДД.ММ.ГГГГ (по умолчанию — последняя дата проверки в таблице audit).")] = None,
     data: DataOption = Path("data"),
 ) -> None:
     """Отчёт для руководителя: доля учреждений с верным виджетом ПОС по МО и по региону, зона, ошибки по видам."""

@@ -14,12 +14,15 @@ from ..problems import Problems
 from .app import DataOption, JournalOption, app, fail, out, parse_date, show
 
 
-@app.command("status", epilog="Пример: letters status --municipality Ишим --export статус.xlsx")
+@app.command("status", epilog="""Что с письмами всех МО на сегодня:
+  letters status
+Одного МО, в файл Excel:
+  letters status --municipality Ишим --export статус.xlsx""")
 def status_command(
     municipality: Annotated[Optional[list[str]], typer.Option(
-        "--municipality", help="Только МО, в названии которых есть этот текст (можно повторять).")] = None,
-    export: Annotated[Optional[Path], typer.Option("--export", help="Сохранить в файл .xlsx.")] = None,
-    on: Annotated[Optional[str], typer.Option("--on", help="На какую дату, ДД.ММ.ГГГГ (по умолчанию — сегодня).")] = None,
+        "--municipality", metavar="МО", help="Только МО, в названии которых есть этот текст (можно повторять).")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", metavar="ФАЙЛ", help="Сохранить в файл .xlsx.")] = None,
+    on: Annotated[Optional[str], typer.Option("--on", metavar="ДД.ММ.ГГГГ", help="На какую дату, ДД.ММ.ГГГГ (по умолчанию — сегодня).")] = None,
     data: DataOption = Path("data"),
     journal: JournalOption = None,
 ) -> None:
