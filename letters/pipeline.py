@@ -6,7 +6,9 @@ CLI shows them. It writes nothing unless every check has passed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -19,7 +21,9 @@ from pathlib import Path
 
 from . import dates
 from .context import for_document, sample_context
-from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
+from .convert import (
+    ConversionError, Converter, PdfError, find_soffice, is_pdfa, names_folder, page_count, stabilise, stop_soffice,
+)
 from .draft import WHOLE_BATCH, DraftJournal, mark_file
 from .draft import folder_name as draft_folder
 from .failpoints import checkpoint
@@ -97,6 +101,7 @@ class BuildResult:
     packs: list[BuiltPack] = field(default_factory=list)
     folder: Path | None = None
     cancelled: list[str] = field(default_factory=list)  # numbers given up: no findings any more
+    journal_changed: bool = False  # a failed build that reserved or gave up numbers all the same
 
 
 def check(data: Path, templates: Path | None, date: dt.date | None = None, kinds: tuple[Kind, ...] = ()) -> Checked:
@@ -128,26 +133,31 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
         return BuildResult(problems)
     converter = Converter(find_soffice(), jobs=max(1, request.jobs), pdfa=request.pdfa,
                           timeout_per_document=request.timeout, startup_timeout=request.timeout)
+    job = None
     try:
         journal = DraftJournal() if request.draft else open_journal(request.journal, request.data, problems)
         job = _Build(request, kind, checked.dataset, checked.templates, converter, journal, progress or (lambda *a: None))
         with journal.build_lock():
             if not request.draft:
                 _settle_home(request, journal, problems)
-            with Staging(request.out, request.folder_name) as staging:
-                built, cancelled = job.run(kind.audiences(recipients), staging)
+            with Staging(request.out, request.folder_name, _stop_soffice_in) as staging:
+                try:
+                    built, cancelled = job.run(kind.audiences(recipients), staging)
+                except OSError:
+                    job.give_up(staging.final)  # a full disk: settle the numbers now, under the lock
+                    raise
         for failure in job.failures:
             problems.error(str(failure), file=failure.file)
         _report_kept(job.kept, request.date.isoformat(), problems)
     except _Failed as failure:
-        problems.error(str(failure), file=failure.file)
-        return BuildResult(problems)
+        problems.error(str(failure) + (job.aftermath() if job else ""), file=failure.file)
+        return BuildResult(problems, journal_changed=bool(job and job.touched))
     except JournalError as exc:
-        problems.error(str(exc))
-        return BuildResult(problems)
+        problems.error(str(exc) + (job.aftermath() if job else ""))
+        return BuildResult(problems, journal_changed=bool(job and job.touched))
     except OSError as exc:
-        problems.error(f"не удалось записать файлы в {request.out}: {exc.strerror or exc}; ничего не записано")
-        return BuildResult(problems)
+        problems.error(_not_written(request, exc) + (job.aftermath() if job else ""))
+        return BuildResult(problems, journal_changed=bool(job and job.touched))
     return BuildResult(problems, built, request.out / request.folder_name, cancelled)
 
 
@@ -209,6 +219,26 @@ def _report_kept(kept: list[Kept], folder: str, problems: Problems) -> None:
             problems.warning(f"{path}: этот файл положили в пакет, которого больше нет; он сохранён здесь")
         else:
             problems.note(f"{path}: файл не из сборки оставлен в пакете")
+
+
+def _stop_soffice_in(folder: Path) -> None:
+    """Stop a LibreOffice that a build killed midway left writing into `folder`."""
+    stop_soffice(names_folder(folder))
+
+
+_WHY_NOT_WRITTEN = {
+    errno.ENOSPC: "на диске нет места", errno.EDQUOT: "на диске кончилась квота пользователя",
+    errno.EACCES: "нет прав на запись", errno.EPERM: "нет прав на запись", errno.EROFS: "диск только для чтения",
+}
+
+
+def _not_written(request: BuildRequest, exc: OSError) -> str:
+    why = _WHY_NOT_WRITTEN.get(exc.errno) or exc.strerror or str(exc)
+    final = (request.out / request.folder_name).resolve()
+    return (f"не удалось записать файлы в папку {request.out.resolve()}: {why}"
+            + (f" ({exc.filename})" if exc.filename else "")
+            + f". Временная папка сборки удалена, пакеты в {final} остались как были. "
+            "Освободите место (или исправьте права) и запустите сборку снова")
 
 
 def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> list[Municipality]:
@@ -276,6 +306,9 @@ class _Build:
         self.memo = RenderMemo(self.request.out / ".cache" / memo)
         self.failures: list[_Failed] = []  # packs LibreOffice could not make: left out, the rest go on
         self.kept: list[Kept] = []  # the clerk's files found in the packs, kept
+        self.touched: list[str] = []  # numbers this build reserved, or marked reserved while their packs change
+        self.settled: dict[str, str] = {}  # by give_up(): the status each touched number was left with
+        self.swapped = False  # the new packs are live in out/
 
     def run(self, audiences: list[Audience], staging: Staging) -> tuple[list[BuiltPack], list[str]]:
         date = self.request.date
@@ -305,8 +338,11 @@ class _Build:
              **{letter.id: CANCELLED for letter in cancelled}},
             self.build_id,
         )
+        self.touched += [p.number for p in changed if p.letter.status != RESERVED and p.number not in self.touched]
+        self.touched += [letter.number for letter in cancelled]
         checkpoint("marked")
         self.kept = staging.commit([p.files.folder for p in packs], between=lambda: checkpoint("swap"))
+        self.swapped = True
         checkpoint("swapped")
         self.journal.finish(
             [self._record(p, row) for p, row in zip(packs, rows)],
@@ -314,7 +350,8 @@ class _Build:
             self.build_id,
         )
         checkpoint("finished")
-        self.memo.save()
+        with contextlib.suppress(OSError):  # a cache only: a full disk costs the next build some rendering
+            self.memo.save()
         built = [
             BuiltPack(p.number, p.key, p.files.folder, self._size(p), p.letter_sheets, p.appendix_sheets, p in changed,
                       self.kind.name)
@@ -350,8 +387,42 @@ class _Build:
                     self.build_id, replaces=letter.number if letter else None, out_dir=str(self.request.out.resolve()),
                     kind=self.kind.name, addressees=_addressees(audience),
                 )
+                self.touched.append(letter.number)
             packs.append(_Pack(audience, letter, self._files(letter.number, audience)))
         return packs
+
+    # --- when the build fails midway ---
+
+    def give_up(self, final: Path) -> None:
+        """Settle now what this build left reserved, by what is live in `final` (what the
+        next build would do): a number without its pack is cancelled with the reason, a
+        letter whose old pack is still live stays issued. If the journal cannot be reached
+        either, the next build does it."""
+        if not self.touched:
+            return
+        try:
+            self.journal.recover(_LiveManifests(final, read_manifest(final)), adopt=set())
+            self.settled = {n: letter.status for n in self.touched if (letter := self.journal.find(n))}
+        except (JournalError, OSError):
+            self.settled = {}
+
+    def aftermath(self) -> str:
+        """What a failed build leaves in the journal and in out/, for the clerk."""
+        if not self.touched:
+            return ""
+        numbers = ", ".join(self.touched)
+        date = dates.numeric(self.request.date)
+        if self.settled:
+            given_up = ", ".join(n for n, status in self.settled.items() if status == CANCELLED)
+            kept = ", ".join(n for n, status in self.settled.items() if status != CANCELLED)
+            return ((f". Номера {given_up}, взятые этой сборкой, аннулированы в журнале с причиной: пакеты не записаны"
+                     if given_up else "")
+                    + (f". Письма № {kept} остались в журнале с прежними пакетами" if kept else ""))
+        if self.swapped:
+            return (f". Новые пакеты уже в папке {(self.request.out / self.request.date.isoformat()).resolve()}, "
+                    f"но журнал не успел отметить их выданными ({numbers}): это сделает следующая сборка за {date}")
+        return (f". В журнале остались зарезервированы номера {numbers} (их пакеты не записаны): следующая сборка "
+                f"за {date} доведёт их до конца или аннулирует с причиной")
 
     def _files(self, number: str, audience: Audience) -> PackFiles:
         return pack_files(number, audience.key, self.dataset.settings.appendix_titles[:len(self.kind.appendices)],
@@ -541,12 +612,12 @@ class _Stream:
                              "в Word, проверьте его и повторите сборку", target)
             return
         final = self.folder / PackFiles.pdf(target)
+        os.replace(pdf, final)  # an OSError (a full disk) stops the build: it is the folder's, not this letter's
         try:
-            os.replace(pdf, final)
             pages = stabilise(final, self.build.request.date, self.build._title(pack, target))
             if self.build.request.draft:
                 mark_file(final)
-        except (OSError, PdfError) as exc:
+        except PdfError as exc:
             self._fail(pack, f"{pack.key}: не удалось записать PDF «{final.name}»: {exc}", target)
             return
         self._counted(pack, target, pages)

@@ -197,6 +197,7 @@ class Journal:
     def __init__(self, url: str):
         self.url = url
         self.engine = _engine(url)
+        self._session: sa.Connection | None = None  # PostgreSQL, during build_lock: the session holding it
         self._migrate()
 
     def _migrate(self) -> None:
@@ -240,7 +241,7 @@ class Journal:
 
     def _read(self, query) -> list[Letter]:
         """The letters of `query`, each with its deliveries (read in one more query)."""
-        with self.engine.connect() as connection:
+        with self._begin() as connection:
             rows = connection.execute(query).all()
             ids = [row.id for row in rows]
             by_letter: dict[int, list[Delivery]] = {}
@@ -253,7 +254,7 @@ class Journal:
         return [Letter.from_row(row, tuple(by_letter.get(row.id, ()))) for row in rows]
 
     def files_of(self, letter_id: int) -> dict[str, str]:
-        with self.engine.connect() as connection:
+        with self._begin() as connection:
             rows = connection.execute(sa.select(files.c.path, files.c.sha256).where(files.c.letter_id == letter_id))
             return {path: digest for path, digest in rows}
 
@@ -269,7 +270,7 @@ class Journal:
         below `first`; two builds racing for it are kept apart by the unique constraint."""
         for _ in range(50):
             try:
-                with self.engine.begin() as connection:
+                with self._begin() as connection:
                     _lock_numbering(connection, date.year)
                     highest = connection.execute(
                         sa.select(sa.func.max(letters.c.seq)).where(letters.c.year == date.year)
@@ -302,7 +303,7 @@ class Journal:
         if not changes:
             return
         stamp = now()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             for letter_id, target in changes.items():
                 connection.execute(letters.update().where(letters.c.id == letter_id).values(
                     status=RESERVED, pending=target, build_id=build_id, updated_at=stamp))
@@ -310,7 +311,7 @@ class Journal:
     def finish(self, records: list[IssuedPack], cancelled: dict[int, str], build_id: str) -> None:
         """After the swap: the new packs are live; record them and settle the rest."""
         stamp = now()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             for record in records:
                 _issue(connection, record, stamp)
             for letter_id, reason in cancelled.items():
@@ -326,7 +327,7 @@ class Journal:
         now running is about to write again (`adopt`: date, kind, municipality) stays
         reserved; any other is cancelled, with the reason."""
         stamp = now()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             for row in connection.execute(sa.select(letters).where(letters.c.status == RESERVED)).all():
                 letter = Letter.from_row(row)
                 folder = str(Path(letter.out_dir) / letter.date.isoformat()) if letter.out_dir else None
@@ -374,21 +375,46 @@ class Journal:
     @contextlib.contextmanager
     def build_lock(self) -> Iterator[None]:
         """Builds against one journal take turns, so that what one build finds reserved is
-        surely left by a build that is no longer running. The lock dies with its process."""
+        surely left by a build that is no longer running. The lock dies with its process.
+
+        On PostgreSQL it is a session lock, and it dies with its session too, when the server
+        restarts: so the build reads and writes the journal in that very session (`_begin`),
+        and once the session is lost every later step fails instead of numbering on without
+        the lock beside the next build."""
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect() as connection:
                 connection.execute(sa.text("SELECT pg_advisory_lock(7337001)"))
                 connection.commit()
+                self._session = connection
                 try:
                     yield
                 finally:
-                    connection.execute(sa.text("SELECT pg_advisory_unlock(7337001)"))
-                    connection.commit()
+                    self._session = None
+                    if not connection.invalidated:  # a lost session took the lock with it
+                        with contextlib.suppress(sa.exc.DBAPIError):
+                            connection.execute(sa.text("SELECT pg_advisory_unlock(7337001)"))
+                            connection.commit()
         elif self.engine.dialect.name == "sqlite" and self.engine.url.database:
             with _file_lock(Path(self.engine.url.database).with_suffix(".lock")):
                 yield
         else:
             yield
+
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        """A transaction: on the session of the build lock while a build holds it, else on
+        a connection of the pool. A journal that stops answering is a JournalError."""
+        try:
+            if self._session is None:
+                with self.engine.begin() as connection:
+                    yield connection
+                return
+            if self._session.invalidated:  # SQLAlchemy would connect it again, without the lock
+                raise JournalError(_lost(self.url, "соединение сборки с сервером потеряно"))
+            with self._session.begin():
+                yield self._session
+        except (OperationalError, sa.exc.InterfaceError) as exc:
+            raise JournalError(_lost(self.url, str(getattr(exc, "orig", None) or exc))) from exc
 
     # --- mailing (`letters mail`), sent once and only once ---
     # The attempt is recorded on the delivery before a message leaves (attempt_at and its
@@ -571,6 +597,15 @@ def _explain(url: str, exc: Exception) -> str:
     return (
         f"журнал регистрации {shown} недоступен ({str(exc).splitlines()[0][:200]}): проверьте путь или адрес "
         "базы данных в --journal или LETTERS_JOURNAL и что сервер базы данных запущен"
+    )
+
+
+def _lost(url: str, detail: str) -> str:
+    shown = sa.engine.make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    first = (detail.strip().splitlines() or ["нет связи"])[0][:200]
+    return (
+        f"журнал регистрации {shown} перестал отвечать во время работы ({first}): "
+        "сервер базы данных остановлен, перезапущен или недоступен"
     )
 
 
