@@ -352,6 +352,20 @@ def recover(final: Path) -> None:
     remove(staged)
 
 
+def recover_alone(final: Path) -> None:
+    """`recover(final)` once no other build is writing beside it: a build that lost its
+    journal lock may still be staging there, and its staging folder is not a leftover yet."""
+    try:
+        lock = _lock_folder(final.parent)
+    except FileNotFoundError:
+        return  # no such out folder: nothing to recover
+    try:
+        recover(final)
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
 def remove(folder: Path, seconds: float = 10.0) -> None:
     """Remove a folder of the build's own, wholly: a file appearing meanwhile (a dying
     LibreOffice finishing a PDF) is removed on the next pass; raises OSError if it cannot
@@ -370,9 +384,9 @@ def remove(folder: Path, seconds: float = 10.0) -> None:
 
 
 def _lock_folder(folder: Path) -> int | None:
-    """An open descriptor of `folder` holding its exclusive lock (waiting for it), so that
-    no file is added beside the packs for it; None where folders cannot be locked (Windows).
-    The lock dies with the process."""
+    """An open descriptor of `folder` holding its exclusive lock (waiting for it): a lock on
+    the folder itself, so that no lock file lies beside the packs; None where folders cannot
+    be locked (Windows). The lock dies with the process."""
     if sys.platform == "win32":
         return None
     import fcntl

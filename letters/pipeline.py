@@ -34,7 +34,8 @@ from .journal import (
 from .kinds import EACH, KINDS, PERSONAL, Audience, Kind, all_templates
 from .model import Dataset, Municipality
 from .packs import (
-    MANIFEST, Kept, ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover, row_paths,
+    MANIFEST, Kept, ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover_alone,
+    row_paths,
     sha256, write_manifest,
 )
 from .problems import Problems
@@ -170,7 +171,7 @@ def _settle_home(request: BuildRequest, journal: Journal, problems: Problems) ->
              if letter.status != CANCELLED and letter.out_dir and Path(letter.out_dir).resolve() != here}
     numbers = {letter.number for letter in journal.list(date=request.date)}
     for home in sorted(homes):
-        recover(home / name)
+        recover_alone(home / name)  # no build may be staging there
         if not any(row["number"] in numbers for row in read_manifest(home / name)):
             continue  # the packs are not there any more: nothing lives in two places
         if not request.move:
@@ -226,19 +227,21 @@ def _stop_soffice_in(folder: Path) -> None:
     stop_soffice(names_folder(folder))
 
 
-_WHY_NOT_WRITTEN = {
-    errno.ENOSPC: "на диске нет места", errno.EDQUOT: "на диске кончилась квота пользователя",
-    errno.EACCES: "нет прав на запись", errno.EPERM: "нет прав на запись", errno.EROFS: "диск только для чтения",
+_NO_ROOM = "на диске нет места", "освободите место на диске"
+_NO_RIGHTS = "нет прав на запись", "дайте себе права на запись в эту папку"
+_WHY_NOT_WRITTEN = {  # what happened, what to do
+    errno.ENOSPC: _NO_ROOM, errno.EDQUOT: ("на диске кончилась квота пользователя", "освободите место на диске"),
+    errno.EACCES: _NO_RIGHTS, errno.EPERM: _NO_RIGHTS, errno.EROFS: ("диск только для чтения", "выберите другую папку --out"),
 }
 
 
 def _not_written(request: BuildRequest, exc: OSError) -> str:
-    why = _WHY_NOT_WRITTEN.get(exc.errno) or exc.strerror or str(exc)
+    why, what_to_do = _WHY_NOT_WRITTEN.get(exc.errno) or (exc.strerror or str(exc), "устраните причину")
     final = (request.out / request.folder_name).resolve()
     return (f"не удалось записать файлы в папку {request.out.resolve()}: {why}"
             + (f" ({exc.filename})" if exc.filename else "")
-            + f". Временная папка сборки удалена, пакеты в {final} остались как были. "
-            "Освободите место (или исправьте права) и запустите сборку снова")
+            + f". Временная папка сборки удалена, пакеты в {final} остались как были: {what_to_do} "
+            "и запустите сборку снова")
 
 
 def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> list[Municipality]:
@@ -760,6 +763,6 @@ class _LiveManifests(dict):
     def get(self, folder: str, default=None):
         if folder not in self:
             path = Path(folder)
-            recover(path)
+            recover_alone(path)
             self[folder] = {row["number"]: row for row in read_manifest(path)}
         return super().get(folder, default)
