@@ -353,12 +353,9 @@ def stabilise(pdf: Path, date: dt.date, title: str) -> int:
     and a random document ID; put the letter's date and an ID made from the content
     instead, and a title a reader sees in the viewer. Returns the page count.
 
-    The PDF is made in memory and written by Python: qpdf writing to a full disk throws a
-    C++ exception that aborts the whole program from a converter thread (exit 134), where
-    Python's write raises an OSError the build can report."""
+    (`write_pdf`: the file is read whole before it is written over.)"""
     stamp = dt.datetime.combine(date, dt.time(), dt.timezone.utc)
-    made = io.BytesIO()
-    with pikepdf.open(pdf) as document:
+    with pikepdf.open(io.BytesIO(pdf.read_bytes())) as document:
         for key in ("/DocChecksum", "/ID"):  # LibreOffice's, made from the time of conversion
             if key in document.trailer:  # (qpdf keeps an /ID it finds, and makes a new one from the content)
                 del document.trailer[key]
@@ -368,10 +365,17 @@ def stabilise(pdf: Path, date: dt.date, title: str) -> int:
             with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
                 meta["xmp:CreateDate"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
                 meta["dc:title"] = title
-        document.save(made, deterministic_id=True, fix_metadata_version=False)
-        pages = len(document.pages)
-    pdf.write_bytes(made.getvalue())
-    return pages
+        write_pdf(document, pdf, fix_metadata_version=False)
+        return len(document.pages)
+
+
+def write_pdf(document: pikepdf.Pdf, path: Path, **options) -> None:
+    """Save a PDF (with a deterministic ID) into memory and write it with Python: qpdf
+    writing onto a full disk throws a C++ exception that aborts the whole program (exit 134,
+    in English), where Python's write raises an OSError the build reports."""
+    made = io.BytesIO()
+    document.save(made, deterministic_id=True, **options)
+    path.write_bytes(made.getvalue())
 
 
 def is_pdfa(pdf: Path) -> bool:

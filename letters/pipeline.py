@@ -390,7 +390,8 @@ class _Build:
                     self.build_id, replaces=letter.number if letter else None, out_dir=str(self.request.out.resolve()),
                     kind=self.kind.name, addressees=_addressees(audience),
                 )
-                self.touched.append(letter.number)
+                if not self.request.draft:  # a draft's letters have no number
+                    self.touched.append(letter.number)
             packs.append(_Pack(audience, letter, self._files(letter.number, audience)))
         return packs
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pikepdf
 
+from .convert import write_pdf
+
 
 def one_pdf(documents: list[list[Path]], target: Path, duplex: bool = False) -> int:
     """Join the PDFs of each pack (`documents`: a list per pack) into `target`; with
@@ -24,6 +26,6 @@ def one_pdf(documents: list[list[Path]], target: Path, duplex: bool = False) -> 
                     box = document.pages[-1].mediabox
                     joined.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
         partial = target.with_name(f".{target.name}.writing")
-        joined.save(partial, deterministic_id=True)
+        write_pdf(joined, partial)  # a full disk is an OSError, not an abort
     partial.replace(target)
     return len(joined.pages)
