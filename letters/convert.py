@@ -199,9 +199,13 @@ class Converter:
         """One soffice process over `batch`, killed when it stops making progress; the
         documents whose PDFs it made, each handed to `finish` as soon as it is complete."""
         outdir = expected[batch[0]].parent
+        option = _profile_option(profile)
+        # A LibreOffice left on this profile (by a build killed alone, not with its group) would
+        # take our documents over its pipe and lose them: it goes first.
+        stop_soffice(lambda args: option in args)
         # absolute paths: a later build finds a LibreOffice left writing here by its command line
         command = [
-            str(self.soffice), "--headless", "--norestore", "--nolockcheck", "--nodefault", _profile_option(profile),
+            str(self.soffice), "--headless", "--norestore", "--nolockcheck", "--nodefault", option,
             "--convert-to", PDFA_FILTER if self.pdfa else PDF_FILTER, "--outdir", str(outdir.resolve()),
             *(str(d.resolve()) for d in batch),
         ]
@@ -321,9 +325,6 @@ def _profile(index: int):
             break
         if _try_lock(handle):
             try:
-                # a LibreOffice a killed build left on this profile would take our documents
-                # over its pipe and lose them: it goes first
-                stop_soffice(lambda args, option=_profile_option(root / f"w{slot}"): option in args)
                 yield root / f"w{slot}"
             finally:
                 handle.close()  # closing the file releases the lock
@@ -390,7 +391,7 @@ def _kill(process: subprocess.Popen) -> None:
     if sys.platform == "win32":
         process.kill()
     elif sys.platform == "linux":
-        tree = [process.pid, *_descendants(process.pid)]
+        tree = _freeze(process.pid)
         _kill_all(tree)
         process.wait()
         _wait_gone(tree[1:])
@@ -435,6 +436,20 @@ def _processes() -> Iterator[tuple[int, int, list[str]]]:
             continue
         if fields[0] != b"Z":
             yield int(entry.name), int(fields[1]), [os.fsdecode(a) for a in args.split(b"\0") if a]
+
+
+def _freeze(pid: int) -> list[int]:
+    """Stop `pid` and all its descendants (SIGSTOP), so that none starts another while they
+    are being found; the stopped tree, the process itself first."""
+    stopped: list[int] = []
+    new = [pid]
+    while new:
+        for each in new:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(each, signal.SIGSTOP)
+        stopped += new
+        new = [d for d in _descendants(pid) if d not in stopped]
+    return stopped
 
 
 def _descendants(pid: int) -> list[int]:
