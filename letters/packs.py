@@ -217,9 +217,8 @@ class Staging:
             self._unlock()
 
     def _unlock(self) -> None:
-        if self._lock is not None:
-            os.close(self._lock)  # closing it releases the lock
-            self._lock = None
+        _unlock_folder(self.final.parent, self._lock)
+        self._lock = None
 
     def commit(self, packs: list[str], between=lambda: None) -> list[Kept]:
         """Replace `OUT/<date>` with the staged one. What the old folder holds that the
@@ -355,6 +354,9 @@ def recover(final: Path) -> None:
 def recover_alone(final: Path) -> None:
     """`recover(final)` once no other build is writing beside it: a build that lost its
     journal lock may still be staging there, and its staging folder is not a leftover yet."""
+    if final.parent.resolve() in _HELD:  # our own staging is beside it: nobody else writes there
+        recover(final)
+        return
     try:
         lock = _lock_folder(final.parent)
     except FileNotFoundError:
@@ -362,8 +364,7 @@ def recover_alone(final: Path) -> None:
     try:
         recover(final)
     finally:
-        if lock is not None:
-            os.close(lock)
+        _unlock_folder(final.parent, lock)
 
 
 def remove(folder: Path, seconds: float = 10.0) -> None:
@@ -393,7 +394,18 @@ def _lock_folder(folder: Path) -> int | None:
 
     descriptor = os.open(folder, os.O_RDONLY)
     fcntl.flock(descriptor, fcntl.LOCK_EX)
+    _HELD.add(folder.resolve())
     return descriptor
+
+
+def _unlock_folder(folder: Path, descriptor: int | None) -> None:
+    if descriptor is not None:
+        _HELD.discard(folder.resolve())
+        os.close(descriptor)  # closing it releases the lock
+
+
+# The folders whose lock this process holds: a second lock of its own would wait for ever.
+_HELD: set[Path] = set()
 
 
 def _link(source, target) -> None:

@@ -419,11 +419,11 @@ class _Build:
         if self.settled:
             given_up = ", ".join(n for n, status in self.settled.items() if status == CANCELLED)
             kept = ", ".join(n for n, status in self.settled.items() if status != CANCELLED)
-            return ((f". Номера {given_up}, взятые этой сборкой, аннулированы в журнале с причиной: пакеты не записаны"
+            return ((f". Номера {given_up}, взятые этой сборкой, аннулированы в журнале (их пакеты не записаны)"
                      if given_up else "")
                     + (f". Письма № {kept} остались в журнале с прежними пакетами" if kept else ""))
         if self.swapped:
-            return (f". Новые пакеты уже в папке {(self.request.out / self.request.date.isoformat()).resolve()}, "
+            return (f". Новые пакеты уже в папке {(self.request.out / self.request.folder_name).resolve()}, "
                     f"но журнал не успел отметить их выданными ({numbers}): это сделает следующая сборка за {date}")
         return (f". В журнале остались зарезервированы номера {numbers} (их пакеты не записаны): следующая сборка "
                 f"за {date} доведёт их до конца или аннулирует с причиной")

@@ -130,6 +130,20 @@ def test_kill_9_of_the_build_group_at_random_moments_leaves_no_libreoffice_and_t
     assert not list(out.glob(".*.building")) and not list(out.glob(".*.old"))
 
 
+def test_a_build_beside_what_a_killed_build_of_another_date_left_settles_it_without_waiting_for_itself(tmp_path, soffice):
+    """The next build recovers the other date's folder in the out folder it holds the lock of."""
+    data, out, cache, url = write_data(tmp_path / "data"), tmp_path / "out", tmp_path / "cache", str(tmp_path / "j.sqlite")
+    killed = subprocess.run(command(data, out, url, "21.05.2024"), cwd=ROOT, capture_output=True,
+                            env={**environment(cache), "LETTERS_KILL_AT": "reserved"}, timeout=300)
+    assert killed.returncode == -9
+    result = subprocess.run(command(data, out, url), cwd=ROOT, capture_output=True, text=True, env=environment(cache),
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert verify(out, url).returncode == 0
+    assert_numbers_in_one_place(url)
+    assert {letter.number for letter in open_journal(url).list(status=CANCELLED)} == {"1337/24", "1338/24"}
+
+
 def test_a_libreoffice_left_on_a_profile_is_stopped_before_the_next_build_uses_it(tmp_path, soffice):
     """A build killed alone (not its group) leaves LibreOffice running on its profile: the next
     build stops it first, for two on one profile lose PDFs."""
