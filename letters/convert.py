@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import io
 import os
 import shutil
 import signal
@@ -19,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,22 +192,31 @@ class Converter:
             # LibreOffice converts in order: the first one left is the one it stopped on
             stuck, remaining = left[0], left[1:]
             if not self._run([stuck], expected, profile, finish):
+                _check_space(expected[stuck].parent)  # a full disk stops the build, not one letter
                 finish(stuck, None)
 
     def _run(self, batch: list[Path], expected, profile: Path, finish) -> set[Path]:
         """One soffice process over `batch`, killed when it stops making progress; the
         documents whose PDFs it made, each handed to `finish` as soon as it is complete."""
         outdir = expected[batch[0]].parent
+        option = _profile_option(profile)
+        # A LibreOffice left on this profile (by a build killed alone, not with its group) would
+        # take our documents over its pipe and lose them: it goes first.
+        stop_soffice(lambda args: option in args)
+        # absolute paths: a later build finds a LibreOffice left writing here by its command line
         command = [
-            str(self.soffice), "--headless", "--norestore", "--nolockcheck", "--nodefault",
-            f"-env:UserInstallation={profile.resolve().as_uri()}",
-            "--convert-to", PDFA_FILTER if self.pdfa else PDF_FILTER, "--outdir", str(outdir), *map(str, batch),
+            str(self.soffice), "--headless", "--norestore", "--nolockcheck", "--nodefault", option,
+            "--convert-to", PDFA_FILTER if self.pdfa else PDF_FILTER, "--outdir", str(outdir.resolve()),
+            *(str(d.resolve()) for d in batch),
         ]
         try:
             process = subprocess.Popen(
                 command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                # its own session: on a timeout the whole group (soffice.bin too) is killed
-                start_new_session=(sys.platform != "win32"),
+                # On Linux it stays in the build's process group, so that whatever kills the build's
+                # group (kill -9, Ctrl-C, a closed terminal) kills soffice.bin too: oosplash starts it
+                # as a child of its own that outlives it. A timeout kills it by its process tree.
+                # Elsewhere it gets a session of its own, whose group a timeout kills.
+                start_new_session=sys.platform not in ("win32", "linux"),
             )
         except OSError as exc:  # not a program, or not allowed to run
             raise SofficeNotFound(f"Не удалось запустить LibreOffice ({self.soffice}): {exc.strerror or exc}.") from exc
@@ -341,9 +352,11 @@ def _try_lock(handle) -> bool:
 def stabilise(pdf: Path, date: dt.date, title: str) -> int:
     """The same PDF bytes for the same document: LibreOffice stamps the time of conversion
     and a random document ID; put the letter's date and an ID made from the content
-    instead, and a title a reader sees in the viewer. Returns the page count."""
+    instead, and a title a reader sees in the viewer. Returns the page count.
+
+    (`write_pdf`: the file is read whole before it is written over.)"""
     stamp = dt.datetime.combine(date, dt.time(), dt.timezone.utc)
-    with pikepdf.open(pdf, allow_overwriting_input=True) as document:
+    with pikepdf.open(io.BytesIO(pdf.read_bytes())) as document:
         for key in ("/DocChecksum", "/ID"):  # LibreOffice's, made from the time of conversion
             if key in document.trailer:  # (qpdf keeps an /ID it finds, and makes a new one from the content)
                 del document.trailer[key]
@@ -353,8 +366,17 @@ def stabilise(pdf: Path, date: dt.date, title: str) -> int:
             with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
                 meta["xmp:CreateDate"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
                 meta["dc:title"] = title
-        document.save(pdf, deterministic_id=True, fix_metadata_version=False)
+        write_pdf(document, pdf, fix_metadata_version=False)
         return len(document.pages)
+
+
+def write_pdf(document: pikepdf.Pdf, path: Path, **options) -> None:
+    """Save a PDF (with a deterministic ID) into memory and write it with Python: qpdf
+    writing onto a full disk throws a C++ exception that aborts the whole program (exit 134,
+    in English), where Python's write raises an OSError the build reports."""
+    made = io.BytesIO()
+    document.save(made, deterministic_id=True, **options)
+    path.write_bytes(made.getvalue())
 
 
 def is_pdfa(pdf: Path) -> bool:
@@ -365,14 +387,111 @@ def is_pdfa(pdf: Path) -> bool:
 
 
 def _kill(process: subprocess.Popen) -> None:
+    """Kill a LibreOffice with everything it started (soffice.bin) and wait until they are gone."""
     if sys.platform == "win32":
         process.kill()
+    elif sys.platform == "linux":
+        tree = _freeze(process.pid)
+        _kill_all(tree)
+        process.wait()
+        _wait_gone(tree[1:])
     else:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.wait()
+
+
+# --- processes, read from Linux's /proc ---
+
+def _profile_option(profile: Path) -> str:
+    return f"-env:UserInstallation={profile.resolve().as_uri()}"
+
+
+def stop_soffice(uses: Callable[[list[str]], bool]) -> None:
+    """Kill every LibreOffice whose command line `uses` something of ours (a profile, a
+    staging folder), as a build killed midway leaves it, and wait until it is gone."""
+    if sys.platform != "linux":
+        return
+    strays = [pid for pid, _, args in _processes()
+              if pid != os.getpid() and any(a.startswith("-env:UserInstallation=") for a in args) and uses(args)]
+    _kill_all(strays)
+    _wait_gone(strays)
+
+
+def names_folder(folder: Path) -> Callable[[list[str]], bool]:
+    """Whether a command line names `folder` or a file inside it."""
+    inside = str(folder.resolve())
+    return lambda args: any(a == inside or a.startswith(inside + os.sep) for a in args)
+
+
+def _processes() -> Iterator[tuple[int, int, list[str]]]:
+    """(pid, parent pid, arguments) of each live process; zombies, already dead, are left out."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat, open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                fields, args = stat.read().rpartition(b")")[2].split(), cmdline.read()
+        except OSError:  # gone meanwhile
+            continue
+        if fields[0] != b"Z":
+            yield int(entry.name), int(fields[1]), [os.fsdecode(a) for a in args.split(b"\0") if a]
+
+
+def _freeze(pid: int) -> list[int]:
+    """Stop `pid` and all its descendants (SIGSTOP), so that none starts another while they
+    are being found; the stopped tree, the process itself first."""
+    stopped: list[int] = []
+    new = [pid]
+    while new:
+        for each in new:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(each, signal.SIGSTOP)
+        stopped += new
+        new = [d for d in _descendants(pid) if d not in stopped]
+    return stopped
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for child, parent, _ in _processes():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _wait_gone(pids: list[int], seconds: float = 10.0) -> None:
+    """A killed soffice.bin takes a moment to die, and must not meet the next one on its profile."""
+    deadline = time.monotonic() + seconds
+    while pids and time.monotonic() < deadline:
+        alive = {pid for pid, _, _ in _processes()}
+        pids = [pid for pid in pids if pid in alive]
+        if pids:
+            time.sleep(0.05)
+
+
+# LibreOffice says nothing when it cannot write a PDF; this little room left means it could not.
+_LEAST_FREE = 1 << 20
+
+
+def _check_space(folder: Path) -> None:
+    """Raise the OSError of a full disk when the disk of `folder` is (nearly) full."""
+    try:
+        stat = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return
+    if stat.f_bavail * stat.f_frsize < _LEAST_FREE:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
 
 
 def _is_pdf(path: Path) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pikepdf
 
+from .convert import write_pdf
 from .journal import ISSUED, Letter
 
 MARK = "ПРОЕКТ"
@@ -66,9 +67,9 @@ def mark(pdf: pikepdf.Pdf) -> None:
 
 
 def mark_file(path: Path) -> None:
-    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+    with pikepdf.open(io.BytesIO(path.read_bytes())) as pdf:
         mark(pdf)
-        pdf.save(path, deterministic_id=True)
+        write_pdf(pdf, path)  # a full disk is an OSError, not an abort
 
 
 @functools.cache

@@ -17,7 +17,9 @@ import os
 import re
 import shutil
 import sys
+import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,21 +184,41 @@ def link_or_copy(source: Path, target: Path) -> None:
 
 
 class Staging:
-    """`OUT/.<date>.building`, swapped in place of `OUT/<date>` when complete."""
+    """`OUT/.<date>.building`, swapped in place of `OUT/<date>` when complete.
 
-    def __init__(self, out: Path, date_folder: str):
+    One build at a time writes into `OUT`: it holds a lock on the folder while staging is
+    open (a lost journal lock must not let a second build clear a staging folder the first
+    is still writing), and `stop_writers(folder)` first stops what a killed build left
+    writing into it."""
+
+    def __init__(self, out: Path, date_folder: str, stop_writers: Callable[[Path], None] = lambda folder: None):
         self.final = out / date_folder
         self.path = out / f".{date_folder}.building"
         self._old = out / f".{date_folder}.old"
+        self._stop_writers = stop_writers
+        self._lock: int | None = None
 
     def __enter__(self) -> Staging:
         self.final.parent.mkdir(parents=True, exist_ok=True)
-        recover(self.final)
-        self.path.mkdir()
+        self._lock = _lock_folder(self.final.parent)
+        try:
+            self._stop_writers(self.path)
+            recover(self.final)
+            self.path.mkdir()
+        except BaseException:
+            self._unlock()
+            raise
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)  # nothing if committed
+        try:
+            remove(self.path)  # nothing if committed
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        _unlock_folder(self.final.parent, self._lock)
+        self._lock = None
 
     def commit(self, packs: list[str], between=lambda: None) -> list[Kept]:
         """Replace `OUT/<date>` with the staged one. What the old folder holds that the
@@ -209,12 +231,12 @@ class Staging:
         kept = self._carry_over(packs)
         if exchange(self.path, self.final):
             between()  # killed here: the new folder is in place, the old one is cleared next time
-            shutil.rmtree(self.path, ignore_errors=True)
+            remove(self.path)
             return kept
         os.replace(self.final, self._old)
         between()
         os.replace(self.path, self.final)
-        shutil.rmtree(self._old, ignore_errors=True)
+        remove(self._old)
         return kept
 
     def _carry_over(self, packs: list[str]) -> list[Kept]:
@@ -325,8 +347,65 @@ def recover(final: Path) -> None:
     if not final.exists() and old.exists():
         # killed between the two renames of commit(): the staged folder was complete
         os.replace(staged if staged.exists() else old, final)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(staged, ignore_errors=True)
+    remove(old)
+    remove(staged)
+
+
+def recover_alone(final: Path) -> None:
+    """`recover(final)` once no other build is writing beside it: a build that lost its
+    journal lock may still be staging there, and its staging folder is not a leftover yet."""
+    if final.parent.resolve() in _HELD:  # our own staging is beside it: nobody else writes there
+        recover(final)
+        return
+    try:
+        lock = _lock_folder(final.parent)
+    except FileNotFoundError:
+        return  # no such out folder: nothing to recover
+    try:
+        recover(final)
+    finally:
+        _unlock_folder(final.parent, lock)
+
+
+def remove(folder: Path, seconds: float = 10.0) -> None:
+    """Remove a folder of the build's own, wholly: a file appearing meanwhile (a dying
+    LibreOffice finishing a PDF) is removed on the next pass; raises OSError if it cannot
+    be done, rather than leave half a folder that the next build would take for its own."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            shutil.rmtree(folder)
+            return
+        except OSError:
+            if not folder.exists():
+                return
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """An open descriptor of `folder` holding its exclusive lock (waiting for it): a lock on
+    the folder itself, so that no lock file lies beside the packs; None where folders cannot
+    be locked (Windows). The lock dies with the process."""
+    if sys.platform == "win32":
+        return None
+    import fcntl
+
+    descriptor = os.open(folder, os.O_RDONLY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    _HELD.add(folder.resolve())
+    return descriptor
+
+
+def _unlock_folder(folder: Path, descriptor: int | None) -> None:
+    if descriptor is not None:
+        _HELD.discard(folder.resolve())
+        os.close(descriptor)  # closing it releases the lock
+
+
+# The folders whose lock this process holds: a second lock of its own would wait for ever.
+_HELD: set[Path] = set()
 
 
 def _link(source, target) -> None:

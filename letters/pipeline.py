@@ -6,7 +6,9 @@ CLI shows them. It writes nothing unless every check has passed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -19,7 +21,9 @@ from pathlib import Path
 
 from . import dates, hints, overview
 from .context import for_document
-from .convert import ConversionError, Converter, PdfError, find_soffice, is_pdfa, page_count, stabilise
+from .convert import (
+    ConversionError, Converter, PdfError, find_soffice, is_pdfa, names_folder, page_count, stabilise, stop_soffice,
+)
 from .draft import WHOLE_BATCH, DraftJournal, mark_file
 from .draft import folder_name as draft_folder
 from .failpoints import checkpoint
@@ -31,7 +35,8 @@ from .journal import (
 from .kinds import EACH, KINDS, PERSONAL, Audience, Kind, all_templates
 from .model import Dataset, Municipality
 from .packs import (
-    MANIFEST, Kept, ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover, row_paths,
+    MANIFEST, Kept, ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover_alone,
+    row_paths,
     sha256, write_manifest,
 )
 from .problems import Problems
@@ -103,6 +108,7 @@ class BuildResult:
     folder: Path | None = None
     cancelled: list[str] = field(default_factory=list)  # numbers given up: no findings any more
     all_fixed: dict[str, str] = field(default_factory=dict)  # municipality → its earlier letter, all fixed since
+    journal_changed: bool = False  # a failed build that reserved or gave up numbers all the same
 
 
 def check(data: Path, templates: Path | None, date: dt.date | None = None, kinds: tuple[Kind, ...] = (),
@@ -137,6 +143,7 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
         return BuildResult(problems)
     converter = Converter(find_soffice(), jobs=max(1, request.jobs), pdfa=request.pdfa,
                           timeout_per_document=request.timeout, startup_timeout=request.timeout)
+    job = None
     try:
         journal = DraftJournal() if request.draft else open_journal(request.journal, request.data, problems)
         told = (standing(journal, dataset, request.date, kind.recorded, problems)
@@ -147,20 +154,24 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
         with journal.build_lock():
             if not request.draft:
                 _settle_home(request, journal, problems)
-            with Staging(request.out, request.folder_name) as staging:
-                built, cancelled = job.run(audiences, staging)
+            with Staging(request.out, request.folder_name, _stop_soffice_in) as staging:
+                try:
+                    built, cancelled = job.run(audiences, staging)
+                except OSError:
+                    job.give_up(staging.final)  # a full disk: settle the numbers now, under the lock
+                    raise
         for failure in job.failures:
             problems.error(str(failure), file=failure.file)
         _report_kept(job.kept, request.date.isoformat(), problems)
     except _Failed as failure:
-        problems.error(str(failure), file=failure.file)
-        return BuildResult(problems)
+        problems.error(str(failure) + (job.aftermath() if job else ""), file=failure.file)
+        return BuildResult(problems, journal_changed=bool(job and job.touched))
     except JournalError as exc:
-        problems.error(str(exc))
-        return BuildResult(problems)
+        problems.error(str(exc) + (job.aftermath() if job else ""))
+        return BuildResult(problems, journal_changed=bool(job and job.touched))
     except OSError as exc:
-        problems.error(f"не удалось записать файлы в {request.out}: {exc.strerror or exc}; ничего не записано")
-        return BuildResult(problems)
+        problems.error(_not_written(request, exc) + (job.aftermath() if job else ""))
+        return BuildResult(problems, journal_changed=bool(job and job.touched))
     all_fixed = {m: e.cited for m, e in told.all_fixed.items() if not request.only or m in set(request.only)}
     return BuildResult(problems, built, request.out / request.folder_name, cancelled, all_fixed)
 
@@ -174,7 +185,7 @@ def _settle_home(request: BuildRequest, journal: Journal, problems: Problems) ->
              if letter.status != CANCELLED and letter.out_dir and Path(letter.out_dir).resolve() != here}
     numbers = {letter.number for letter in journal.list(date=request.date)}
     for home in sorted(homes):
-        recover(home / name)
+        recover_alone(home / name)  # no build may be staging there
         if not any(row["number"] in numbers for row in read_manifest(home / name)):
             continue  # the packs are not there any more: nothing lives in two places
         if not request.move:
@@ -223,6 +234,28 @@ def _report_kept(kept: list[Kept], folder: str, problems: Problems) -> None:
             problems.warning(f"{path}: этот файл положили в пакет, которого больше нет; он сохранён здесь")
         else:
             problems.note(f"{path}: файл не из сборки оставлен в пакете")
+
+
+def _stop_soffice_in(folder: Path) -> None:
+    """Stop a LibreOffice that a build killed midway left writing into `folder`."""
+    stop_soffice(names_folder(folder))
+
+
+_NO_ROOM = "на диске нет места", "освободите место на диске"
+_NO_RIGHTS = "нет прав на запись", "дайте себе права на запись в эту папку"
+_WHY_NOT_WRITTEN = {  # what happened, what to do
+    errno.ENOSPC: _NO_ROOM, errno.EDQUOT: ("на диске кончилась квота пользователя", "освободите место на диске"),
+    errno.EACCES: _NO_RIGHTS, errno.EPERM: _NO_RIGHTS, errno.EROFS: ("диск только для чтения", "выберите другую папку --out"),
+}
+
+
+def _not_written(request: BuildRequest, exc: OSError) -> str:
+    why, what_to_do = _WHY_NOT_WRITTEN.get(exc.errno) or (exc.strerror or str(exc), "устраните причину")
+    final = (request.out / request.folder_name).resolve()
+    return (f"не удалось записать файлы в папку {request.out.resolve()}: {why}"
+            + (f" ({exc.filename})" if exc.filename else "")
+            + f". Временная папка сборки удалена, пакеты в {final} остались как были: {what_to_do} "
+            "и запустите сборку снова")
 
 
 def _recipients(dataset: Dataset, only: tuple[str, ...], problems: Problems) -> list[Municipality]:
@@ -293,6 +326,9 @@ class _Build:
         self.memo = RenderMemo(self.request.out / ".cache" / memo)
         self.failures: list[_Failed] = []  # packs LibreOffice could not make: left out, the rest go on
         self.kept: list[Kept] = []  # the clerk's files found in the packs, kept
+        self.touched: list[str] = []  # numbers this build reserved, or marked reserved while their packs change
+        self.settled: dict[str, str] = {}  # by give_up(): the status each touched number was left with
+        self.swapped = False  # the new packs are live in out/
 
     def run(self, audiences: list[Audience], staging: Staging) -> tuple[list[BuiltPack], list[str]]:
         date = self.request.date
@@ -325,8 +361,11 @@ class _Build:
              **{letter.id: CANCELLED for letter in cancelled}},
             self.build_id,
         )
+        self.touched += [p.number for p in changed if p.letter.status != RESERVED and p.number not in self.touched]
+        self.touched += [letter.number for letter in cancelled]
         checkpoint("marked")
         self.kept = staging.commit([p.files.folder for p in packs], between=lambda: checkpoint("swap"))
+        self.swapped = True
         checkpoint("swapped")
         self.journal.finish(
             [self._record(p, row) for p, row in zip(packs, rows)],
@@ -334,7 +373,8 @@ class _Build:
             self.build_id,
         )
         checkpoint("finished")
-        self.memo.save()
+        with contextlib.suppress(OSError):  # a cache only: a full disk costs the next build some rendering
+            self.memo.save()
         built = [
             BuiltPack(p.number, p.key, p.files.folder, self._size(p), p.letter_sheets, p.appendix_sheets, p in changed,
                       self.kind.name, p.audience.earlier.cited if p.audience.earlier else None)
@@ -418,12 +458,47 @@ class _Build:
                     self.build_id, replaces=letter.number if letter else None, out_dir=str(self.request.out.resolve()),
                     kind=self.kind.name, addressees=_addressees(audience),
                 )
+                if not self.request.draft:  # a draft's letters have no number
+                    self.touched.append(letter.number)
             packs.append(_Pack(audience, letter, self._files(letter.number, audience), kind=self._kind_for(audience)))
         return packs
 
     def _kind_for(self, audience: Audience) -> Kind:
         """A follow-up when the audience had an earlier letter whose findings are still there."""
         return KINDS[self.kind.follow_up] if audience.earlier is not None and self.kind.follow_up else self.kind
+
+    # --- when the build fails midway ---
+
+    def give_up(self, final: Path) -> None:
+        """Settle now what this build left reserved, by what is live in `final` (what the
+        next build would do): a number without its pack is cancelled with the reason, a
+        letter whose old pack is still live stays issued. If the journal cannot be reached
+        either, the next build does it."""
+        if not self.touched:
+            return
+        try:
+            self.journal.recover(_LiveManifests(final, read_manifest(final)), adopt=set())
+            self.settled = {n: letter.status for n in self.touched if (letter := self.journal.find(n))}
+        except (JournalError, OSError):
+            self.settled = {}
+
+    def aftermath(self) -> str:
+        """What a failed build leaves in the journal and in out/, for the clerk."""
+        if not self.touched:
+            return ""
+        numbers = ", ".join(self.touched)
+        date = dates.numeric(self.request.date)
+        if self.settled:
+            given_up = ", ".join(n for n, status in self.settled.items() if status == CANCELLED)
+            kept = ", ".join(n for n, status in self.settled.items() if status != CANCELLED)
+            return ((f". Номера {given_up}, взятые этой сборкой, аннулированы в журнале (их пакеты не записаны)"
+                     if given_up else "")
+                    + (f". Письма № {kept} остались в журнале с прежними пакетами" if kept else ""))
+        if self.swapped:
+            return (f". Новые пакеты уже в папке {(self.request.out / self.request.folder_name).resolve()}, "
+                    f"но журнал не успел отметить их выданными ({numbers}): это сделает следующая сборка за {date}")
+        return (f". В журнале остались зарезервированы номера {numbers} (их пакеты не записаны): следующая сборка "
+                f"за {date} доведёт их до конца или аннулирует с причиной")
 
     def _files(self, number: str, audience: Audience) -> PackFiles:
         return pack_files(number, audience.key, self.dataset.settings.appendix_file_titles[:len(self.kind.appendices)],
@@ -620,12 +695,12 @@ class _Stream:
                              "в Word, проверьте его и повторите сборку", target)
             return
         final = self.folder / PackFiles.pdf(target)
+        os.replace(pdf, final)  # an OSError (a full disk) stops the build: it is the folder's, not this letter's
         try:
-            os.replace(pdf, final)
             pages = stabilise(final, self.build.request.date, self.build._title(pack, target))
             if self.build.request.draft:
                 mark_file(final)
-        except (OSError, PdfError) as exc:
+        except PdfError as exc:
             self._fail(pack, f"{pack.key}: не удалось записать PDF «{final.name}»: {exc}", target)
             return
         self._counted(pack, target, pages)
@@ -768,6 +843,6 @@ class _LiveManifests(dict):
     def get(self, folder: str, default=None):
         if folder not in self:
             path = Path(folder)
-            recover(path)
+            recover_alone(path)
             self[folder] = {row["number"]: row for row in read_manifest(path)}
         return super().get(folder, default)

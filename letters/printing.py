@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pikepdf
 
+from .convert import write_pdf
+
 
 KEY = "/LettersMadeFrom"  # what a print file was made of: an unchanged re-run keeps it
 
@@ -29,6 +31,6 @@ def one_pdf(documents: list[list[Path]], target: Path, duplex: bool = False, key
         if key:
             joined.docinfo[KEY] = key
         partial = target.with_name(f".{target.name}.writing")
-        joined.save(partial, deterministic_id=True)
+        write_pdf(joined, partial)  # a full disk is an OSError, not an abort
     partial.replace(target)
     return len(joined.pages)

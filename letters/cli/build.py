@@ -60,7 +60,9 @@ def build(
         result = pipeline.build(request, report)
     show(result.problems)
     if result.problems.has_errors and result.folder is None:
-        raise fail(message="Письма не собраны: исправьте ошибки и запустите сборку снова. Ничего не записано.")
+        # what the journal holds after a fault midway is said in the error itself
+        nothing = "" if result.journal_changed else " Ничего не записано."
+        raise fail(message=f"Письма не собраны: исправьте ошибки и запустите сборку снова.{nothing}")
     if draft:
         _show_draft(result)
         return

@@ -266,6 +266,7 @@ class Journal:
     def __init__(self, url: str):
         self.url = url
         self.engine = _engine(url)
+        self._session: sa.Connection | None = None  # PostgreSQL, during build_lock: the session holding it
         self._migrate()
 
     def _migrate(self) -> None:
@@ -309,7 +310,7 @@ class Journal:
 
     def _read(self, query) -> list[Letter]:
         """The letters of `query`, each with its deliveries (read in one more query)."""
-        with self.engine.connect() as connection:
+        with self._begin() as connection:
             rows = connection.execute(query).all()
             ids = [row.id for row in rows]
             by_letter: dict[int, list[Delivery]] = {}
@@ -324,7 +325,7 @@ class Journal:
     def told(self, letter_ids: list[int]) -> dict[int, list[Told]]:
         """The findings each of these letters told of, by letter."""
         found: dict[int, list[Told]] = {}
-        with self.engine.connect() as connection:
+        with self._begin() as connection:
             for start in range(0, len(letter_ids), 500):
                 rows = connection.execute(sa.select(history).where(history.c.letter_id.in_(letter_ids[start:start + 500]))
                                           .order_by(history.c.id))
@@ -334,7 +335,7 @@ class Journal:
         return found
 
     def files_of(self, letter_id: int) -> dict[str, str]:
-        with self.engine.connect() as connection:
+        with self._begin() as connection:
             rows = connection.execute(sa.select(files.c.path, files.c.sha256).where(files.c.letter_id == letter_id))
             return {path: digest for path, digest in rows}
 
@@ -350,7 +351,7 @@ class Journal:
         below `first`; two builds racing for it are kept apart by the unique constraint."""
         for _ in range(50):
             try:
-                with self.engine.begin() as connection:
+                with self._begin() as connection:
                     _lock_numbering(connection, date.year)
                     highest = connection.execute(
                         sa.select(sa.func.max(letters.c.seq)).where(letters.c.year == date.year)
@@ -383,7 +384,7 @@ class Journal:
         if not changes:
             return
         stamp = now()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             for letter_id, target in changes.items():
                 connection.execute(letters.update().where(letters.c.id == letter_id).values(
                     status=RESERVED, pending=target, build_id=build_id, updated_at=stamp))
@@ -391,7 +392,7 @@ class Journal:
     def finish(self, records: list[IssuedPack], cancelled: dict[int, str], build_id: str) -> None:
         """After the swap: the new packs are live; record them and settle the rest."""
         stamp = now()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             for record in records:
                 _issue(connection, record, stamp)
             for letter_id, reason in cancelled.items():
@@ -407,7 +408,7 @@ class Journal:
         now running is about to write again (`adopt`: date, kind, municipality) stays
         reserved; any other is cancelled, with the reason."""
         stamp = now()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             for row in connection.execute(sa.select(letters).where(letters.c.status == RESERVED)).all():
                 letter = Letter.from_row(row)
                 folder = str(Path(letter.out_dir) / letter.date.isoformat()) if letter.out_dir else None
@@ -436,7 +437,7 @@ class Journal:
 
     def relocate(self, date: dt.date, old_out: str, new_out: str) -> None:
         """The packs of `date` moved from the folder `old_out` to `new_out` (build --move)."""
-        with self.engine.begin() as connection:
+        with self._begin() as connection:  # under the build's lock
             connection.execute(letters.update().where(letters.c.date == date, letters.c.out_dir == old_out)
                                .values(out_dir=new_out, updated_at=now()))
 
@@ -473,21 +474,46 @@ class Journal:
     @contextlib.contextmanager
     def build_lock(self) -> Iterator[None]:
         """Builds against one journal take turns, so that what one build finds reserved is
-        surely left by a build that is no longer running. The lock dies with its process."""
+        surely left by a build that is no longer running. The lock dies with its process.
+
+        On PostgreSQL it is a session lock, and it dies with its session too, when the server
+        restarts: so the build reads and writes the journal in that very session (`_begin`),
+        and once the session is lost every later step fails instead of numbering on without
+        the lock beside the next build."""
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect() as connection:
                 connection.execute(sa.text("SELECT pg_advisory_lock(7337001)"))
                 connection.commit()
+                self._session = connection
                 try:
                     yield
                 finally:
-                    connection.execute(sa.text("SELECT pg_advisory_unlock(7337001)"))
-                    connection.commit()
+                    self._session = None
+                    if not connection.invalidated:  # a lost session took the lock with it
+                        with contextlib.suppress(sa.exc.DBAPIError):
+                            connection.execute(sa.text("SELECT pg_advisory_unlock(7337001)"))
+                            connection.commit()
         elif self.engine.dialect.name == "sqlite" and self.engine.url.database:
             with _file_lock(Path(self.engine.url.database).with_suffix(".lock")):
                 yield
         else:
             yield
+
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        """A transaction: on the session of the build lock while a build holds it, else on
+        a connection of the pool. A journal that stops answering is a JournalError."""
+        try:
+            if self._session is None:
+                with self.engine.begin() as connection:
+                    yield connection
+                return
+            if self._session.invalidated:  # SQLAlchemy would connect it again, without the lock
+                raise JournalError(_lost(self.url, "соединение сборки с сервером потеряно"))
+            with self._session.begin():
+                yield self._session
+        except (OperationalError, sa.exc.InterfaceError) as exc:
+            raise JournalError(_lost(self.url, str(getattr(exc, "orig", None) or exc))) from exc
 
     # --- mailing (`letters mail`), sent once and only once ---
     # The attempt is recorded on the delivery before a message leaves (attempt_at and its
@@ -680,6 +706,15 @@ def _explain(url: str, exc: Exception) -> str:
     return (
         f"журнал регистрации {shown} недоступен ({str(exc).splitlines()[0][:200]}): проверьте путь или адрес "
         "базы данных в --journal или LETTERS_JOURNAL и что сервер базы данных запущен"
+    )
+
+
+def _lost(url: str, detail: str) -> str:
+    shown = sa.engine.make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    first = (detail.strip().splitlines() or ["нет связи"])[0][:200]
+    return (
+        f"журнал регистрации {shown} перестал отвечать во время работы ({first}): "
+        "сервер базы данных остановлен, перезапущен или недоступен"
     )
 
 
