@@ -76,6 +76,15 @@ TABLES = {
 }
 
 
+# What a build writes beside the packs, made from all of them (the overview and the print file).
+BATCH = ("обзор.html", "к печати.pdf", "обзор")
+
+
+def pack_files(folder: Path) -> list[Path]:
+    """The files of a date folder's packs and its manifest, without the batch's own."""
+    return [p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).parts[0] not in BATCH]
+
+
 def write_data(folder: Path, **replace: list[str]) -> Path:
     """A small valid data folder; `replace` swaps a table's lines (None drops the table)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -194,7 +194,7 @@ def test_status_counts_what_was_fixed_against_the_two_tables(cycle, tmp_path):
     assert rows[cycle["fixed_all"]]["Ответ"] == "вх. № 12-345 от 10.06.2024"
     total = rows["Итого по региону"]
     assert total["Устранено"] == sum(expected(cycle, m)["fixed"] for m in may)
-    assert sheet.freeze_panes == "A3" and sheet.print_title_rows == "2:2"
+    assert sheet.freeze_panes == "A3" and sheet.print_title_rows in ("2:2", "$2:$2")
     assert sheet.page_setup.orientation == "landscape"
     terminal = run_letters("status", "--on", "16.06.2024", "--municipality", cycle["busiest"], "--data",
                            str(cycle["june_data"]), "--journal", str(cycle["journal"]))

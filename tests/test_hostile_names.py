@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import run_letters, write_data
+from conftest import pack_files, run_letters, write_data
 from pypdf import PdfReader
 from test_properties import assert_windows_safe
 
@@ -87,7 +87,7 @@ def test_every_file_stays_inside_the_date_folder_under_a_windows_safe_name(built
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["2024-05-20"]
     for path in out.rglob("*"):
         assert_windows_safe(path.name.lstrip("."))
-    files = [p for p in folder.rglob("*") if p.is_file()]
+    files = pack_files(folder)
     assert len(files) == 6 * 8 + 1  # four .docx and four .pdf a pack, and the manifest
     for path in files:
         relative = path.resolve().relative_to(folder)
