@@ -21,8 +21,10 @@ demo: system $(VENV)/.installed
 	$(VENV)/bin/letters build --date 20.05.2024 --journal $(DEMO_JOURNAL)
 	@echo "Письма: out/2024-05-20/ (журнал примера: $(DEMO_JOURNAL))"
 
+# Two test processes, each taking whole files (their module fixtures build once): the tests
+# wait on LibreOffice, browsers and servers as much as they compute.
 test: system $(VENV)/.installed
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 # Debian packages: only the missing ones are installed.
 system:

@@ -1,3 +1,3 @@
 """letters: official letters to municipalities from the ПОС widget monitoring."""
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"

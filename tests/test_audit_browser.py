@@ -16,7 +16,7 @@ from fixture_sites import BROWSER_ARGS, LKO, LKO_VOTES, World, closed_port, need
 from letters.audit.browser import card_html
 from letters.audit.run import AUDIT_HEADERS, SiteFinding, SiteProgress, check_sites, write_audit_xlsx
 
-TIMEOUT = 4.0  # s per page load in the browser run; the `hang` site costs this much
+TIMEOUT = 8.0  # s per page load and per walk; the `hang` site costs this much (4 s was too tight beside a second test process)
 TODAY = date(2024, 5, 20)
 
 # Site (host name without .test) → the exact set of error codes the checker must find.

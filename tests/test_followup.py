@@ -5,6 +5,7 @@ is new, one municipality fixed everything, and one site has left the registry.""
 from __future__ import annotations
 
 import csv
+import os
 import datetime as dt
 import re
 import shutil
@@ -197,6 +198,7 @@ def test_status_counts_what_was_fixed_against_the_two_tables(cycle, tmp_path):
     assert sheet.freeze_panes == "A3" and sheet.print_title_rows in ("2:2", "$2:$2")
     assert sheet.page_setup.orientation == "landscape"
     terminal = run_letters("status", "--on", "16.06.2024", "--municipality", cycle["busiest"], "--data",
-                           str(cycle["june_data"]), "--journal", str(cycle["journal"]))
+                           str(cycle["june_data"]), "--journal", str(cycle["journal"]),
+                           env={**os.environ, "COLUMNS": "200"})  # a wide terminal: one line a municipality
     assert terminal.returncode == 0, terminal.stderr
     assert cycle["busiest"] in terminal.stdout and "ответа нет" in terminal.stdout

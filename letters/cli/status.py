@@ -46,7 +46,11 @@ def status_command(
 
 
 def _table(result: status.Status) -> Table:
-    table = Table(*status.COLUMNS, box=None, title=f"Состояние на {dates.numeric(result.on)}")
+    # short headings: eleven columns must fit a terminal of 80; the export has the long ones
+    table = Table(box=None, title=f"Состояние на {dates.numeric(result.on)}")
+    table.add_column("МО", min_width=14)
+    for heading in ("Письмо", "Дата", "Срок", "Отправлено", "Ответ", "Было", "Устр.", "Ост.", "Нов.", "Просрочено"):
+        table.add_column(heading, overflow="fold")
     for row in result.rows:
         table.add_row(
             row.municipality, row.number or "писем не было", _date(row.date), _date(row.deadline), row.sent, row.reply,
