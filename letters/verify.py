@@ -9,8 +9,9 @@ import email.parser
 import email.policy
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
-from . import dates
+from . import dates, hints
 from .addresses import for_smtp
 from .addresses import split as split_addresses
 from .journal import ACTIVE, REPLACED, STATUS_NAMES, Journal, Letter
@@ -67,7 +68,9 @@ def _check_journal(journal: Journal, folder: Path, row: dict, digests: dict[str,
     for field, (in_manifest, in_journal) in _fields(row, letter).items():
         if in_manifest != in_journal:
             problems.error(f"письмо № {letter.number}: «{field}» в manifest.csv — «{in_manifest}», а в журнале — "
-                           f"«{in_journal}»; верно то, что в журнале: пересоберите пакет (letters build)", file=MANIFEST)
+                           f"«{in_journal}»; верно то, что в журнале: пересоберите пакет — "
+                           + hints.command("build", "--date", dates.numeric(letter.date),
+                                           request=SimpleNamespace(out=folder.parent)), file=MANIFEST)
     if letter.out_dir and Path(letter.out_dir).resolve() != folder.parent.resolve():
         problems.error(f"письмо № {letter.number} по журналу лежит в папке {Path(letter.out_dir) / folder.name}, "
                        f"а эта папка — другая (копия?): проверяйте и отправляйте письма из той папки", file=MANIFEST)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Optional
 
 import typer
 
+from .. import hints
 from ..audit import run as site_audit
 from .app import ExitCode, app, err, out, progress, show
 
@@ -59,5 +61,6 @@ def _show_audit(result: site_audit.AuditResult) -> None:
     if result.without_picture:
         text += f" (без снимка замечаний: {result.without_picture} — браузер не смог его сделать)"
     out.print(text + ".")
+    build = hints.command("build", "--date", "ДД.ММ.ГГГГ", request=SimpleNamespace(data=data))  # the clerk's data folder
     out.print(f"Письма: замените этой таблицей таблицу audit в папке данных (папку {result.screenshots.name} "
-              "положите рядом) и запустите letters build.")
+              f"положите рядом) и запустите {build}")
