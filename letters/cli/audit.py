@@ -44,10 +44,10 @@ def audit_command(
     if result.table is None:
         err.print("Сайты не проверены: исправьте ошибки и запустите проверку снова. Ничего не записано.")
         raise typer.Exit(ExitCode.INVALID_INPUT)
-    _show_audit(result)
+    _show_audit(result, data)
 
 
-def _show_audit(result: site_audit.AuditResult) -> None:
+def _show_audit(result: site_audit.AuditResult, data: Path) -> None:
     checked = result.sites - len(result.failed)
     out.print(f"Проверено сайтов: {checked} из {result.sites}; с замечаниями: {result.sites_with_findings}, "
               f"без замечаний: {checked - result.sites_with_findings}.")
