@@ -22,7 +22,8 @@ from pathlib import Path
 from . import dates, hints, overview
 from .context import for_document
 from .convert import (
-    ConversionError, Converter, PdfError, find_soffice, is_pdfa, names_folder, page_count, stabilise, stop_soffice,
+    ConversionError, Converter, PdfError, SofficeNotFound, find_soffice, is_pdfa, names_folder, page_count, stabilise,
+    stop_soffice,
 )
 from .draft import WHOLE_BATCH, DraftJournal, mark_file
 from .draft import folder_name as draft_folder
@@ -132,6 +133,33 @@ def check(data: Path, templates: Path | None, date: dt.date | None = None, kinds
 
 def build(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
     """Build every pack for `request.date`; raises SofficeNotFound before writing anything."""
+    converter = _converter(request, early=True)
+    try:
+        return _build(request, progress, converter)
+    finally:
+        if converter:
+            converter.close()
+
+
+def _converter(request: BuildRequest, early: bool = False) -> Converter | None:
+    """The build's LibreOffice. A first build of its date will convert every document, so
+    LibreOffice starts at once, while the tables are read (a second on a small build); a
+    re-run may convert nothing, and starts it at the first document that needs it. Early,
+    a missing LibreOffice is None here: it is reported after the tables are checked."""
+    try:
+        soffice = find_soffice()
+    except SofficeNotFound:
+        if early:
+            return None
+        raise
+    converter = Converter(soffice, jobs=max(1, request.jobs), pdfa=request.pdfa,
+                          timeout_per_document=request.timeout, startup_timeout=request.timeout)
+    if early and not (request.out / request.folder_name / MANIFEST).exists():
+        converter.start_early()
+    return converter
+
+
+def _build(request: BuildRequest, progress: Progress | None, converter: Converter | None) -> BuildResult:
     kind = KINDS[request.kind]
     checked = check(request.data, request.templates, request.date, (kind,), request.deadline)
     problems = checked.problems
@@ -141,8 +169,7 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
     recipients = _recipients(dataset, request.only, problems)
     if problems.has_errors:
         return BuildResult(problems)
-    converter = Converter(find_soffice(), jobs=max(1, request.jobs), pdfa=request.pdfa,
-                          timeout_per_document=request.timeout, startup_timeout=request.timeout)
+    converter = converter or _converter(request)
     job = None
     try:
         journal = DraftJournal() if request.draft else open_journal(request.journal, request.data, problems)

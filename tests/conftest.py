@@ -110,6 +110,29 @@ def run_letters(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subpro
     )
 
 
+def libreoffice_of(cache: Path) -> list[str]:
+    """The command lines of the processes that name a profile under `cache`."""
+    marks = (str(cache), cache.as_uri())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+            except OSError:
+                continue
+            if state != "Z" and any(mark in args for mark in marks):
+                found.append(f"{entry.name}: {args}")
+    return found
+
+
+def gone_within(cache: Path, seconds: float) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while (left := libreoffice_of(cache)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
 def run_in_process(*args: str) -> subprocess.CompletedProcess:
     """`letters *args` through the entry point of the installed script."""
     from letters import cli

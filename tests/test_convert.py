@@ -2,12 +2,14 @@
 
 import datetime as dt
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pikepdf
-from conftest import BATCH, TABLES, TEMPLATES, run_letters, write_data
+from conftest import BATCH, ROOT, TABLES, TEMPLATES, gone_within, libreoffice_of, run_letters, write_data
 
 from letters import pipeline
 from letters.convert import _Feed
@@ -150,3 +152,64 @@ def test_the_build_reports_packs_done_out_of_all(tmp_path, soffice):
     assert not result.problems.has_errors and len(result.packs) == 2
     converted = [(done, total) for phase, done, total in calls if "PDF" in phase]
     assert converted == [(1, 2), (2, 2)]
+
+
+# --- the LibreOffice kept running for a build ---
+
+def many_documents(tmp_path: Path, municipalities: int = 12) -> Path:
+    """A data folder whose build takes a few seconds: 12 packs, 48 documents."""
+    heads = [f"Город {i};Глава города {i};Ким Мария Сергеевна;adm{i}@city{i}.ru" for i in range(municipalities)]
+    sites = [f"Школа № {i};Город {i};https://school{i}.ru;10000{i:02d}" for i in range(municipalities)]
+    audit = [f"school{i}.ru;widget_missing;15.05.2024;" for i in range(municipalities)]
+    return write_data(tmp_path / "data", municipalities=TABLES["municipalities"][:1] + heads,
+                      organizations=TABLES["organizations"][:1] + sites, audit=TABLES["audit"][:1] + audit)
+
+
+def test_a_libreoffice_kept_running_makes_the_same_files_as_one_started_for_each_call(tmp_path, soffice):
+    data = many_documents(tmp_path)
+    assert build(data, tmp_path / "kept").returncode == 0
+    assert build(data, tmp_path / "alone", env={"LETTERS_SOFFICE_KEEP": "0"}).returncode == 0
+    kept, alone = files(tmp_path / "kept" / FOLDER), files(tmp_path / "alone" / FOLDER)
+    assert len(kept) == 12 * 8 + 1 + 13 + 1
+    assert kept == alone
+
+
+def test_the_kept_libreoffice_killed_midway_costs_no_letter(tmp_path, soffice):
+    """kill -9 of the LibreOffice the build keeps running, as the system's OOM killer does:
+    the calls start one of their own, and every pack is whole."""
+    data, out, cache = many_documents(tmp_path), tmp_path / "out", tmp_path / "cache"
+    journal = str(tmp_path / "j.sqlite")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "letters", "build", "--date", "20.05.2024", "--data", str(data), "--out", str(out),
+         "--journal", journal], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+    killed = []
+    deadline = time.monotonic() + 60
+    while not killed and process.poll() is None and time.monotonic() < deadline:
+        running = libreoffice_of(cache)
+        if any("--convert-to" in line for line in running):  # a call is handing documents over
+            killed = [int(line.split(":")[0]) for line in running if "soffice.bin" in line and "open.txt" in line]
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
+    stdout, stderr = process.communicate(timeout=300)
+    assert killed, "the build kept no LibreOffice running"
+    assert process.returncode == 0, stderr
+    assert not gone_within(cache, 5)
+    rows = read_manifest(out / FOLDER)
+    assert len(rows) == 12
+    for row in rows:  # each letter cites the sheets its appendices really have
+        for name, sheets in zip(row["appendices"].split(";"), row["appendix_sheets"].split(";"), strict=True):
+            with pikepdf.open(out / FOLDER / name.replace(".docx", ".pdf")) as pdf:
+                assert len(pdf.pages) == int(sheets)
+    assert run_letters("verify", str(out / FOLDER), "--journal", journal).returncode == 0
+
+
+def test_a_build_with_bad_input_leaves_no_libreoffice_running(tmp_path, soffice):
+    data = write_data(tmp_path / "data", audit=TABLES["audit"] + ["atmr.ru;no_such_error;13.05.2024;"])
+    cache = tmp_path / "cache"
+    result = run_letters("build", "--date", "20.05.2024", "--data", str(data), "--out", str(tmp_path / "out"),
+                         "--journal", str(tmp_path / "j.sqlite"), env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+    assert result.returncode == 1 and "no_such_error" in result.stderr
+    assert not (tmp_path / "out").exists()
+    assert not gone_within(cache, 2)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import ROOT, TABLES, run_in_process, write_data
+from conftest import ROOT, TABLES, gone_within, libreoffice_of, run_in_process, write_data
 
 from letters.journal import CANCELLED, RESERVED, Journal, location_url
 from letters.packs import read_manifest
@@ -47,29 +47,6 @@ def start(data: Path, out: Path, journal: str, cache: Path, date: str = DATE) ->
 
 def verify(out: Path, journal: str, folder: str = FOLDER) -> subprocess.CompletedProcess:
     return run_in_process("verify", str(out / folder), "--journal", journal)
-
-
-def libreoffice_of(cache: Path) -> list[str]:
-    """The command lines of the processes that name a profile under `cache`."""
-    marks = (str(cache), cache.as_uri())
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
-            except OSError:
-                continue
-            if state != "Z" and any(mark in args for mark in marks):
-                found.append(f"{entry.name}: {args[:200]}")
-    return found
-
-
-def gone_within(cache: Path, seconds: float) -> list[str]:
-    deadline = time.monotonic() + seconds
-    while (left := libreoffice_of(cache)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
 
 
 def open_journal(url: str) -> Journal:
