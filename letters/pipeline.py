@@ -181,9 +181,10 @@ def _settle_home(request: BuildRequest, journal: Journal, problems: Problems) ->
     second, equally valid copy of the same numbers. So the date is built where its packs
     are, or, with --move, its folder is moved here first."""
     here, name = request.out.resolve(), request.date.isoformat()
-    homes = {Path(letter.out_dir) for letter in journal.list(date=request.date)
+    letters = journal.list(date=request.date)
+    homes = {Path(letter.out_dir) for letter in letters
              if letter.status != CANCELLED and letter.out_dir and Path(letter.out_dir).resolve() != here}
-    numbers = {letter.number for letter in journal.list(date=request.date)}
+    numbers = {letter.number for letter in letters}
     for home in sorted(homes):
         recover_alone(home / name)  # no build may be staging there
         if not any(row["number"] in numbers for row in read_manifest(home / name)):
