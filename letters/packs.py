@@ -140,6 +140,23 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+class Hashes:
+    """The sha256 of live files, each read once in a build: what may be reused and what the
+    clerk changed ask about the same files. A file is read again when it is no longer the
+    one read (another inode, size or modification time): a clerk may save it meanwhile."""
+
+    def __init__(self):
+        self._known: dict[Path, tuple[tuple[int, int, int], str]] = {}
+
+    def of(self, path: Path) -> str:
+        stat = path.stat()
+        mark = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        known = self._known.get(path)
+        if known is None or known[0] != mark:
+            known = self._known[path] = (mark, sha256(path))
+        return known[1]
+
+
 def pack_paths(files: PackFiles, with_pdf: bool) -> list[str]:
     """Every file of a pack, in the order of the manifest's sha256 column: the .docx files
     (letter, appendices 1–3, other documents), then their PDFs in the same order."""
@@ -197,6 +214,7 @@ class Staging:
         self._old = out / f".{date_folder}.old"
         self._stop_writers = stop_writers
         self._lock: int | None = None
+        self.hashes = Hashes()  # of the files in `final`, for the build and for carrying them over
 
     def __enter__(self) -> Staging:
         self.final.parent.mkdir(parents=True, exist_ok=True)
@@ -249,7 +267,7 @@ class Staging:
                 shutil.copytree(entry, self.path / entry.name, copy_function=_link)
             else:
                 link_or_copy(entry, self.path / entry.name)
-        return keep_clerks_files(self.final, rows, self.path)
+        return keep_clerks_files(self.final, rows, self.path, self.hashes)
 
 
 @dataclass(frozen=True)
@@ -265,9 +283,10 @@ class Kept:
 DISPLACED = "Файлы не из сборки"
 
 
-def clerks_files(folder: Path, rows: list[dict[str, str]]) -> list[tuple[str, bool]]:
+def clerks_files(folder: Path, rows: list[dict[str, str]], hashes: Hashes | None = None) -> list[tuple[str, bool]]:
     """The files inside the pack folders of `rows` that the build did not write as they
     are now: (path relative to `folder`, whether it is a generated file edited since)."""
+    hashes = hashes or Hashes()
     found = []
     for row in rows:
         digests = dict(zip(row_paths(row), row["sha256"].split(";")))
@@ -276,18 +295,19 @@ def clerks_files(folder: Path, rows: list[dict[str, str]]) -> list[tuple[str, bo
             relative = file.relative_to(folder).as_posix()
             if relative not in digests:
                 found.append((relative, False))
-            elif sha256(file) != digests[relative]:
+            elif hashes.of(file) != digests[relative]:
                 found.append((relative, True))
     return found
 
 
-def keep_clerks_files(final: Path, rows: list[dict[str, str]], target: Path) -> list[Kept]:
+def keep_clerks_files(final: Path, rows: list[dict[str, str]], target: Path,
+                      hashes: Hashes | None = None) -> list[Kept]:
     """Carry the clerk's files of `final`'s packs into `target` (a staged date folder, or
     `final` itself when its packs are removed): into the same pack if it is still there,
     else into DISPLACED; a generated file edited by hand gets «(изменён после сборки)»
     in its name, beside the new one."""
     kept = []
-    for relative, edited in clerks_files(final, rows):
+    for relative, edited in clerks_files(final, rows, hashes):
         path = Path(relative)
         if edited:
             path = path.with_name(f"{path.stem} (изменён после сборки){path.suffix}")

@@ -36,8 +36,8 @@ from .journal import (
 from .kinds import EACH, KINDS, PERSONAL, Audience, Kind, all_templates
 from .model import Dataset, Municipality
 from .packs import (
-    MANIFEST, Kept, ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest, recover_alone,
-    row_paths,
+    MANIFEST, Hashes, Kept, ManifestRow, PackFiles, Staging, link_or_copy, pack_files, pack_paths, read_manifest,
+    recover_alone, row_paths,
     sha256, write_manifest,
 )
 from .problems import Problems
@@ -208,9 +208,10 @@ def _settle_home(request: BuildRequest, journal: Journal, problems: Problems) ->
     second, equally valid copy of the same numbers. So the date is built where its packs
     are, or, with --move, its folder is moved here first."""
     here, name = request.out.resolve(), request.date.isoformat()
-    homes = {Path(letter.out_dir) for letter in journal.list(date=request.date)
+    letters = journal.list(date=request.date)
+    homes = {Path(letter.out_dir) for letter in letters
              if letter.status != CANCELLED and letter.out_dir and Path(letter.out_dir).resolve() != here}
-    numbers = {letter.number for letter in journal.list(date=request.date)}
+    numbers = {letter.number for letter in letters}
     for home in sorted(homes):
         recover_alone(home / name)  # no build may be staging there
         if not any(row["number"] in numbers for row in read_manifest(home / name)):
@@ -366,7 +367,7 @@ class _Build:
         self._check_sent(audiences, active)
         packs = self._number(audiences, active)
         checkpoint("reserved")
-        packs = self._make_documents(packs, staging.path, _Reuse(staging.final, live_rows, self.request.pdfa))
+        packs = self._make_documents(packs, staging.path, _Reuse(staging.final, live_rows, self.request.pdfa, staging.hashes))
         checkpoint("converted")
         rows = [self._manifest_row(p, staging.path) for p in packs]
         for pack in packs:
@@ -799,14 +800,14 @@ class _Reuse:
     document: it takes the live .docx and its PDF instead of converting again. This is what
     makes an unchanged re-run convert nothing and keeps a sent pack byte for byte."""
 
-    def __init__(self, live: Path, rows: list[dict[str, str]], pdfa: bool):
+    def __init__(self, live: Path, rows: list[dict[str, str]], pdfa: bool, hashes: Hashes):
         self.live = live
         self.by_docx: dict[str, str] = {}  # docx sha256 → its path in the live folder
         for row in rows:
             digests = dict(zip(row_paths(row), row["sha256"].split(";")))
             for path, digest in digests.items():
                 pdf = PackFiles.pdf(path) if path.endswith(".docx") else None
-                if pdf in digests and _intact(live / path, digest) and _intact(live / pdf, digests[pdf]) \
+                if pdf in digests and _intact(live / path, digest, hashes) and _intact(live / pdf, digests[pdf], hashes) \
                         and is_pdfa(live / pdf) == pdfa:  # a plain PDF does not serve a --pdfa build
                     self.by_docx[digest] = path
 
@@ -820,9 +821,9 @@ class _Reuse:
         return True
 
 
-def _intact(path: Path, digest: str) -> bool:
+def _intact(path: Path, digest: str, hashes: Hashes) -> bool:
     """A live file is reused only if it is still what the manifest says it is."""
-    return path.is_file() and sha256(path) == digest
+    return path.is_file() and hashes.of(path) == digest
 
 
 class RenderMemo:

@@ -8,6 +8,7 @@ import difflib
 import re
 import string
 import tomllib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,6 +32,8 @@ _OPTIONAL = {
     "circular": ("addressee", "by_list", "greeting", "region"),
 }
 _PLACEHOLDERS = {"seq", "yy", "yyyy"}
+_HEADER = re.compile(r"\s*\[([^\]]*)\]")  # [letter], and [[x]] as "[x"
+_KEY = re.compile(r"\s*([\w-]+)\s*=")  # a bare key: deadline = …
 # tomllib's reasons, in English, and what to tell the clerk instead
 _TOML_REASONS = (
     ("Unterminated string", "не закрыта кавычка: поставьте \" в конце текста"),
@@ -144,15 +147,24 @@ def _key_lines(path: Path) -> dict[str, int]:
         return {}
     lines: dict[str, int] = {}
     section = ""
-    for number, line in enumerate(text.splitlines(), 1):
-        header = re.match(r"\s*\[([^\]\[]*)\]", line)
-        key = re.match(r"\s*([\w-]+)\s*=", line)
-        if header:
-            section = header.group(1).strip()
+    for number, header, key in _toml_lines(text):
+        if header is None:
+            lines.setdefault(f"[{section}] {key}", number)
+        elif "[" not in header:  # [[x]] or a broken [a[b] is no section a message points to
+            section = header.strip()
             lines.setdefault(f"[{section}]", number)
-        elif key:
-            lines.setdefault(f"[{section}] {key.group(1)}", number)
     return lines
+
+
+def _toml_lines(text: str) -> Iterator[tuple[int, str | None, str | None]]:
+    """(line number, header, key) for each line of letters.toml that opens a section or sets a
+    bare key, the other of the two None. The header is what stands between the first «[» and
+    the first «]»: "letter" for [letter], "[x" for [[x]]; a comment or a quoted key is neither."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if header := _HEADER.match(line):
+            yield number, header.group(1), None
+        elif key := _KEY.match(line):
+            yield number, None, key.group(1)
 
 
 def _circular(raw: dict, problems: Problems) -> CircularWording:
@@ -184,15 +196,13 @@ def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> tuple[str, int | N
 def _repeated_key_line(text: str) -> int | None:
     seen: set[tuple[str, str]] = set()
     section = ""
-    for number, line in enumerate(text.splitlines(), 1):
-        header = re.match(r"\s*\[([^\]]*)\]", line)
-        key = re.match(r"\s*([\w-]+)\s*=", line)
-        if header:
-            section = header.group(1).strip()
-        elif key:
-            if (section, key.group(1)) in seen:
-                return number
-            seen.add((section, key.group(1)))
+    for number, header, key in _toml_lines(text):
+        if header is not None:
+            section = header.strip()
+        elif (section, key) in seen:
+            return number
+        else:
+            seen.add((section, key))
     return None
 
 
