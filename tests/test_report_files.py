@@ -53,7 +53,8 @@ def test_the_pdf_is_a4_with_a_summary_page_first(pdf, sample_figures):
     region = sample_figures.region
     assert f"Учреждений в реестре {region.registry}" in first
     assert "Регион — жёлтая зона: 39,0 %" in first
-    assert "журнал пока не хранит результаты прошлых проверок" in first, "one date, and it says so"
+    assert "Изменение с прошлой даты писем не показано" in first and "отчёт — на одну дату" in first, \
+        "one date, and it says so"
     assert "Отчёт записан" in result.stdout and "39,0\u00a0%" in result.stdout
 
 
