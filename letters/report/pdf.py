@@ -8,12 +8,14 @@ continue on further pages, so the charts stay readable for a region of any size.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import itertools
 import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import pikepdf
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -35,12 +37,53 @@ def write(figures: Figures, path: Path) -> None:
     created = dt.datetime.combine(figures.date, dt.time(), dt.timezone.utc)  # the same file for the same data
     metadata = {"Title": f"{TITLE}, на {dates.numeric(figures.date)}", "Author": figures.sender,
                 "Subject": INDICATOR, "Creator": "letters", "CreationDate": created}
-    with charts.style(), PdfPages(path, metadata=metadata) as pdf:
-        pages = itertools.chain([_summary(figures)], _trend_pages(figures), _share_pages(figures),
-                                _findings_pages(figures), _table_pages(figures))
-        for number, page in enumerate(pages, 1):  # one page at a time: a big region's pages never all in memory
-            page.text(0.5, 0.025, f"{number}", ha="center", fontsize=8, color="#555555")
-            pdf.savefig(page)
+    tables = _table_count(figures)
+    split = tables // 2 if tables >= PARALLEL_FROM else tables  # a big region's second half of the table…
+    worker = None
+    if split < tables:  # …is drawn by a second process meanwhile (the drawing is most of the time)
+        rest = path.with_name(f".{path.stem}.tables{path.suffix}")
+        worker = concurrent.futures.ProcessPoolExecutor(max_workers=1)
+        done = worker.submit(_write_pages, figures, rest, split, _front_count(figures) + split + 1)
+    try:
+        with charts.style(), PdfPages(path, metadata=metadata) as pdf:
+            pages = itertools.chain([_summary(figures)], _trend_pages(figures), _share_pages(figures),
+                                    _findings_pages(figures), _table_pages(figures, 0, split))
+            _save(pdf, pages, 1)
+        if worker is not None:
+            done.result()
+            with pikepdf.open(path, allow_overwriting_input=True) as document, pikepdf.open(rest) as second:
+                document.pages.extend(second.pages)
+                document.save(path, deterministic_id=True)
+    finally:
+        if worker is not None:
+            worker.shutdown(cancel_futures=True)
+            rest.unlink(missing_ok=True)
+
+
+PARALLEL_FROM = 12  # table pages (600 municipalities) from which a second process draws half of them
+
+
+def _save(pdf: PdfPages, pages: Iterator[Figure], first: int) -> None:
+    for number, page in enumerate(pages, first):  # one page at a time: a big region's pages never all in memory
+        page.text(0.5, 0.025, f"{number}", ha="center", fontsize=8, color="#555555")
+        pdf.savefig(page)
+
+
+def _write_pages(figures: Figures, path: Path, start: int, number: int) -> None:
+    """In the second process: the table's pages from chunk `start` on, numbered from `number`."""
+    with charts.style(), PdfPages(path) as pdf:
+        _save(pdf, _table_pages(figures, start), number)
+
+
+def _front_count(figures: Figures) -> int:
+    """The pages before the table: the summary, the trend, the share and the findings charts."""
+    findings = sum(1 for m in figures.municipalities if m.findings)
+    return (1 + (len(figures.trend) >= 2) + len(_chunks(figures.ranked[:CHART_LIMIT]))
+            + (len(_chunks(list(range(min(findings, CHART_LIMIT))))) if findings else 0))
+
+
+def _table_count(figures: Figures) -> int:
+    return max(1, -(-len(figures.municipalities) // TABLE_ROWS))
 
 
 def _page() -> Figure:
@@ -168,12 +211,15 @@ TABLE_ROWS = 50  # a row is 4.4 mm: 50 rows and the header fill the page under t
 ROW_IN = 0.175  # inches
 
 
-def _table_pages(figures: Figures) -> Iterator[Figure]:
-    """Every municipality, the region's total last. Drawn as plain text in the cells, which
-    is several times faster than matplotlib's table for a region of thousands."""
+def _table_pages(figures: Figures, start: int = 0, stop: int | None = None) -> Iterator[Figure]:
+    """Every municipality, the region's total last (pages `start` to `stop` of the table). Drawn
+    as plain text in the cells, which is several times faster than matplotlib's table for a
+    region of thousands."""
     lines = list(figures.municipalities)
     chunks = [lines[i:i + TABLE_ROWS] for i in range(0, len(lines), TABLE_ROWS)] or [[]]
     for n, chunk in enumerate(chunks, 1):
+        if n <= start or (stop is not None and n > stop):
+            continue
         page = _page()
         more = f" (стр. {n} из {len(chunks)})" if len(chunks) > 1 else ""
         _heading(page, figures, "Показатели муниципальных образований" + more)
@@ -209,6 +255,7 @@ def _table(page: Figure, rows: list[tuple[str, Line]], total: bool) -> None:
 
 
 TABLE_FONT = 7.2  # points
+_WIDTHS: dict[float, dict[tuple[str, bool], float]] = {}  # pixels per point → (text, bold) → width
 
 
 class _Column(Artist):
@@ -233,13 +280,17 @@ class _Column(Artist):
         gc.set_foreground("black")
         transform = self.get_transform()
         last = len(self.lines) - 1
+        widths = _WIDTHS.setdefault(renderer.points_to_pixels(1.0), {})  # «10», «0,0», «жёлтая» repeat
         for r, line in enumerate(self.lines):
             if not line:
                 continue
             font = bold if self.bold_last and r == last else normal
             x, y = transform.transform((self.x, self.top + r + 0.5))
             if self.align == "center":
-                x -= renderer.get_text_width_height_descent(line, font, ismath=False)[0] / 2
+                key = (line, font is bold)
+                if key not in widths:
+                    widths[key] = renderer.get_text_width_height_descent(line, font, ismath=False)[0]
+                x -= widths[key] / 2
             renderer.draw_text(gc, x, y - digit / 2, line, font, 0.0)
         gc.restore()
         self.stale = False
