@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import functools
 import math
 import re
 import warnings
@@ -143,7 +144,13 @@ def cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, dt.date):
         return value.strftime("%d.%m.%Y")
-    return clean_text(str(value)).translate(_INVISIBLE).translate(_SPACES).strip()
+    return _clean_cell(value) if type(value) is str else _clean_cell(str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clean_cell(text: str) -> str:
+    """A table repeats its municipalities, codes and dates thousands of times: each is cleaned once."""
+    return clean_text(text).translate(_INVISIBLE).translate(_SPACES).strip()
 
 
 def find_file(folder: Path, name: str, problems: Problems) -> Path | None:

@@ -1,6 +1,7 @@
 import contextlib
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -225,3 +226,79 @@ def journal_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "journal.sqlite")
     return request.getfixturevalue("postgres_url")
+
+
+# --- the monitoring cycle: two real builds in one journal (test_followup, test_report_history) ---
+
+MAY, JUNE = "20.05.2024", "17.06.2024"
+
+
+def site_key(site: str) -> str:
+    """The test's own normalisation of a site address (the sample writes them every way)."""
+    site = re.sub(r"^https?://", "", str(site).strip().lower()).removeprefix("www.").rstrip("/")
+    host, slash, path = site.partition("/")
+    if "xn--" in host:  # a Cyrillic domain written in punycode is the same site
+        host = host.encode("ascii").decode("idna")
+    return host + slash + path
+
+
+def read_audit(path: Path, encoding: str, skip: int):
+    import pandas as pd
+
+    return pd.read_csv(path, sep=";", encoding=encoding, skiprows=skip, dtype=str).fillna("")
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory, soffice):
+    """The monitoring cycle (issue 15) on the sample, built for real in a journal of its own:
+    the letters of 20.05.2024, then a second audit (10.06.2024) with the letters of 17.06.2024.
+    Some of the busiest municipality's findings are fixed, one remains and one is new, one
+    municipality fixed everything, and one site has left the registry."""
+    import pandas as pd
+
+    root = tmp_path_factory.mktemp("cycle")
+    may_data, june_data, out, journal = root / "май", root / "июнь", root / "out", root / "journal.sqlite"
+    shutil.copytree(SAMPLE, may_data)
+    shutil.copytree(SAMPLE, june_data)
+    organizations = pd.read_excel(SAMPLE / "organizations.ods", engine="odf", dtype=str).fillna("")
+    organizations["key"] = organizations["Ссылка на сайт"].map(site_key)
+    municipality_of = dict(zip(organizations["key"], organizations["Муниципальное образование"]))
+    may = read_audit(SAMPLE / "audit.csv", "cp1251", 2)
+    may["key"] = may["Ссылка на сайт"].map(site_key)
+    may["municipality"] = may["key"].map(municipality_of)
+    counts = may.groupby("municipality").size().sort_values()
+
+    busiest = counts.index[-1]  # some fixed, some remain, one new
+    fixed_all = counts.index[0]  # everything fixed
+    sites_of = may.groupby("municipality")["key"].unique()
+    leaving = next(m for m in counts.index[::-1] if m != busiest and len(sites_of[m]) >= 2)
+    gone_site = sites_of[leaving][0]
+
+    ours = may[may["municipality"] == busiest]
+    june = may.drop(index=ours.index[:2])  # two of the busiest one's fixed
+    june = june[(june["municipality"] != fixed_all) & (june["key"] != gone_site)]
+    new_code = next(c for c in ("widget_missing", "needs_scroll", "size_changed", "below_first_screen", "wrong_lko")
+                    if (ours.iloc[-1]["key"], c) not in set(zip(ours["key"], ours["Код ошибки"])))
+    new_row = {"Ссылка на сайт": ours.iloc[-1]["Ссылка на сайт"], "Код ошибки": new_code, "Дата проверки": "10.06.2024",
+               "Комментарий": "выявлено при повторной проверке"}
+    june = pd.concat([june, pd.DataFrame([new_row])], ignore_index=True)
+    june["Дата проверки"] = "10.06.2024"
+    (june_data / "audit.csv").unlink()
+    june[["Ссылка на сайт", "Код ошибки", "Дата проверки", "Комментарий"]].to_csv(
+        june_data / "audit.csv", sep=";", index=False, encoding="utf-8")
+    (june_data / "organizations.ods").unlink()
+    organizations[organizations["key"] != gone_site].drop(columns=["key"]).to_csv(
+        june_data / "organizations.csv", sep=";", index=False, encoding="utf-8")
+    june["key"] = june["Ссылка на сайт"].map(site_key)
+    june["municipality"] = june["key"].map(municipality_of)
+
+    def build(data: Path, date: str, *options: str):
+        result = run_letters("build", "--date", date, "--data", str(data), "--out", str(out), "--journal", str(journal),
+                             *options)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    first = build(may_data, MAY)
+    second = build(june_data, JUNE, "--deadline", "15.07.2024")
+    return dict(root=root, out=out, journal=journal, organizations=organizations, may=may, june=june, busiest=busiest, fixed_all=fixed_all,
+                leaving=leaving, gone_site=gone_site, first=first, second=second, build=build, june_data=june_data)

@@ -53,7 +53,8 @@ def test_the_pdf_is_a4_with_a_summary_page_first(pdf, sample_figures):
     region = sample_figures.region
     assert f"Учреждений в реестре {region.registry}" in first
     assert "Регион — жёлтая зона: 39,0 %" in first
-    assert "журнал пока не хранит результаты прошлых проверок" in first, "one date, and it says so"
+    assert "Изменение с прошлой даты писем не показано" in first and "отчёт — на одну дату" in first, \
+        "one date, and it says so"
     assert "Отчёт записан" in result.stdout and "39,0\u00a0%" in result.stdout
 
 
@@ -177,3 +178,33 @@ def test_a_big_region_charts_those_that_need_attention_and_tables_all(tmp_path):
     for i in range(1, n + 1):
         assert f"Район № {i} " in tables, i
     assert "Всего по региону 360" in text[7]
+
+
+def test_a_region_of_hundreds_draws_half_its_table_in_a_second_process(tmp_path):
+    """From 600 municipalities the second half of the table comes from another process and is
+    merged in: every page in order, numbered on, and the region's total on the last one."""
+    n = 650  # 13 pages of table
+    municipalities = ["Муниципальное образование;Должность главы;ФИО главы;Электронная почта"]
+    organizations = ["Наименование органа власти;Муниципальное образование;Ссылка на сайт"]
+    audit = ["Ссылка на сайт;Код ошибки;Дата проверки"]
+    for i in range(1, n + 1):
+        municipalities.append(f"Район № {i};Глава района № {i};Иванов Иван Иванович;r{i}@example.ru")
+        organizations.append(f"Школа района {i};Район № {i};https://s-r{i}.example.ru")
+        if i % 2:
+            audit.append(f"s-r{i}.example.ru;widget_missing;13.05.2024")
+    data = write_data(tmp_path / "data", municipalities=municipalities, organizations=organizations, audit=audit)
+    path = tmp_path / "отчёт.pdf"
+    result = run_letters("report", "--data", str(data), "--out", str(path))
+    assert result.returncode == 0, result.stderr
+    with pikepdf.open(path) as document:
+        pages = len(document.pages)
+        assert str(document.docinfo["/Author"]) == SENDER
+    front = pages - 13
+    for table_page in range(1, 14):
+        text = _text(path, front + table_page)
+        assert f"Показатели муниципальных образований (стр. {table_page} из 13)" in text
+        raw = subprocess.run(["pdftotext", "-raw", "-f", str(front + table_page), "-l", str(front + table_page),
+                              str(path), "-"], capture_output=True, text=True, check=True).stdout.split()
+        assert raw[-1] == str(front + table_page), raw[-8:]
+    assert f"Район № {n} " in _text(path, pages) and "Всего по региону 650" in _text(path, pages)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no part left behind"

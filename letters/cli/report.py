@@ -9,7 +9,7 @@ import typer
 
 from .. import report
 from ..problems import Level
-from .app import DataOption, app, fail, out, parse_date, show
+from .app import DataOption, JournalOption, app, fail, out, parse_date, show
 from ..report.figures import percent
 
 
@@ -22,11 +22,13 @@ def report_command(
     date: Annotated[Optional[str], typer.Option(
         "--date", metavar="ДД.ММ.ГГГГ", help="Дата «по состоянию на», ДД.ММ.ГГГГ (по умолчанию — последняя дата проверки в таблице audit).")] = None,
     data: DataOption = Path("data"),
+    journal: JournalOption = None,
 ) -> None:
     """Отчёт для руководителя: доля учреждений с верным виджетом ПОС по МО и по региону, зона, ошибки по видам."""
     if out_file.suffix.lower() not in report.FORMATS:
         raise typer.BadParameter("отчёт записывается в файл .pdf или .xlsx, например --out отчёт.pdf", param_hint="--out")
-    request = report.ReportRequest(out=out_file, data=data, date=parse_date(date) if date else None)
+    request = report.ReportRequest(out=out_file, data=data, date=parse_date(date) if date else None,
+                                    journal=journal)
     result = report.make(request)
     show(result.problems, {
         Level.ERROR: "Ошибки (отчёт невозможен, пока они есть)",
@@ -40,4 +42,4 @@ def report_command(
     out.print(f"Отчёт записан: {result.path}")
     out.print(f"По региону: учреждений {region.registry}, с верным виджетом {region.correct} "
               f"({percent(region.share)}), {zone}.")
-    out.print(result.figures.history)
+    out.print(result.figures.change_line)

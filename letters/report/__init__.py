@@ -1,7 +1,8 @@
 """`letters report`: the director's report on the region's indicator, a wing of its own.
 
 Step by step: the data folder is read and validated as for `letters validate`
-(`validate.load_dataset`), `figures` counts, and the writer registered for the output's
+(`validate.load_dataset`), `history` reads the earlier letter dates from the journal (read
+only), `figures` counts, and the writer registered for the output's
 extension lays the figures out — `pdf` (A4, with `charts`) or `xlsx`. Like the build's
 pipeline it never prints: `make()` returns a `ReportResult` with its problems.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from ..problems import Problems
 from ..validate import load_dataset
 from . import figures as counting
+from . import history
 from .figures import Figures
 
 Writer = Callable[[Figures, Path], None]
@@ -43,6 +45,7 @@ class ReportRequest:
     out: Path
     data: Path = Path("data")
     date: dt.date | None = None  # «по состоянию на»; default: the latest date of check in the audit
+    journal: str | None = None  # --journal; None: the journal `letters build` would use (journal.location)
 
 
 @dataclass
@@ -63,7 +66,9 @@ def make(request: ReportRequest) -> ReportResult:
     dataset = load_dataset(request.data, problems)
     if dataset is None:
         return ReportResult(problems)
-    figures = counting.count(dataset, request.date)
+    when = counting.report_date(dataset, request.date)
+    past = history.read(request.journal, request.data, dataset, when)  # read only: never a number, never a write
+    figures = counting.count(dataset, when, past)
     try:
         _write_whole(writer, figures, request.out)
     except OSError as exc:

@@ -8,12 +8,14 @@ the report prints the same everywhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import matplotlib
 import matplotlib.ticker
+from .. import dates
 from .figures import GREEN, RED, YELLOW, ZONES, Figures, Line, percent
 
 matplotlib.use("Agg")  # never a window, whatever the environment says
@@ -67,6 +69,31 @@ def share_chart(ax, lines: Sequence[Line]) -> None:
     ax.set_xlabel("Доля учреждений с верно размещённым виджетом ПОС, % от учреждений реестра")
 
 
+def trend_chart(ax, trend: Sequence[tuple[dt.date, float]]) -> None:
+    """The region's share over the letter dates (and the report's own date, last), over bands of
+    the zones with their thresholds drawn; each point labelled with its share."""
+    xs = [date for date, _ in trend]
+    ys = [share for _, share in trend]
+    for zone, high in ((RED, YELLOW.low), (YELLOW, GREEN.low), (GREEN, 100.0)):
+        ax.axhspan(zone.low, high, color=zone.color, alpha=0.10, lw=0)
+    for threshold in (YELLOW.low, GREEN.low):
+        ax.axhline(threshold, color="#333333", lw=1, ls="--")
+        ax.text(1.0, threshold, f" {threshold:g} %", transform=ax.get_yaxis_transform(), va="center", ha="left",
+                fontsize=8)
+    ax.plot(xs, ys, color="#1f4e79", lw=2, marker="o", ms=6, zorder=3)
+    for x, y in zip(xs, ys):
+        ax.annotate(percent(y), (x, y), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8.5,
+                    weight="bold")
+    ax.set_ylim(0, 105)
+    ax.set_yticks([0, 20, 40, 60, 80, 100], ["0", "20", "40", "60", "80", "100 %"])
+    ax.set_xticks(xs, [dates.numeric(x) for x in xs], rotation=45 if len(xs) > 6 else 0, ha="right" if len(xs) > 6 else "center")
+    if len(xs) > 1:
+        span = (xs[-1] - xs[0]) * 0.06 or dt.timedelta(days=1)
+        ax.set_xlim(xs[0] - span, xs[-1] + span)
+    ax.set_ylabel("Доля учреждений с верно размещённым виджетом, %")
+    ax.grid(axis="y", color="#dddddd", lw=0.5)
+
+
 def findings_chart(ax, figures: Figures, lines: Sequence[Line]) -> None:
     """Findings per municipality, stacked by error code (the catalogue's colours), most at the top."""
     ordered = sorted(lines, key=lambda m: (m.findings, m.name), reverse=True)[::-1]
@@ -114,4 +141,4 @@ def codes_chart(ax, figures: Figures) -> None:
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
 
 
-__all__ = ["ZONES", "codes_chart", "findings_chart", "percent", "share_chart", "style", "zones_chart"]
+__all__ = ["ZONES", "codes_chart", "findings_chart", "percent", "share_chart", "style", "trend_chart", "zones_chart"]

@@ -3,7 +3,9 @@
 Every figure is a number in its cell (a share is a fraction shown as «65,2 %»), so the sheets
 can be sorted, summed and charted further. Three sheets: «Сводка» (the region), «По МО» (one
 row per municipality, a column per error code, the region's total last) and «Ошибки» (the
-region's findings by error code). Each has bold headers, column widths, the header frozen and
+region's findings by error code); once the journal has history, «По МО» gains the share at the
+previous letter date and the change in percentage points, and a fourth sheet «Динамика» holds
+the region's share per letter date. Each has bold headers, column widths, the header frozen and
 repeated on every printed page, and A4 print settings.
 """
 
@@ -23,6 +25,7 @@ BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="E8E8E8")
 WRAP = Alignment(wrap_text=True, vertical="top")
 PERCENT = "0.0%"
+POINTS = "+0.0;-0.0;0.0"  # percentage points, signed
 
 
 def write(figures: Figures, path: Path) -> None:
@@ -30,6 +33,8 @@ def write(figures: Figures, path: Path) -> None:
     _summary(book.active, figures)
     _municipalities(book.create_sheet("По МО"), figures)
     _codes(book.create_sheet("Ошибки"), figures)
+    if figures.trend:
+        _trend(book.create_sheet("Динамика"), figures)
     book.save(path)
 
 
@@ -52,6 +57,11 @@ def _summary(sheet: Worksheet, figures: Figures) -> None:
         ("Муниципальных образований", len(figures.municipalities), None),
         ("Муниципальных образований с ошибками", sum(1 for m in figures.municipalities if m.with_findings), None),
     ]
+    if figures.previous:
+        rows += [
+            (f"Доля на {dates.numeric(figures.previous)} (прошлая дата писем)", _earlier(region), PERCENT),
+            (f"Изменение с {dates.numeric(figures.previous)}, п.п.", region.change, POINTS),
+        ]
     for label, value, number_format in rows:
         sheet.append([label, value])
         if number_format:
@@ -69,26 +79,48 @@ def _summary(sheet: Worksheet, figures: Figures) -> None:
 
 def _municipalities(sheet: Worksheet, figures: Figures) -> None:
     codes = figures.codes
+    then = [f"Доля на {dates.numeric(figures.previous)}", f"Изменение с {dates.numeric(figures.previous)}, п.п."] \
+        if figures.previous else []
     sheet.append(["№", "Муниципальное образование", "Учреждений в реестре", "С ошибками", "С верным виджетом",
-                  "Доля с верным виджетом", "Зона", "Ошибок всего", *(figures.title_of(c) for c in codes)])
+                  "Доля с верным виджетом", "Зона", "Ошибок всего", *(figures.title_of(c) for c in codes), *then])
+    history = figures.previous is not None
     for n, line in enumerate(figures.municipalities, 1):
-        sheet.append(_line(n, line, codes))
-    sheet.append(_line(None, figures.region, codes))
+        sheet.append(_line(n, line, codes, history))
+    sheet.append(_line(None, figures.region, codes, history))
     for cell in sheet[sheet.max_row]:
         cell.font = BOLD
     for row in sheet.iter_rows(min_row=2, min_col=6, max_col=6):
         row[0].number_format = PERCENT
+    if history:
+        first = 9 + len(codes)
+        for row in sheet.iter_rows(min_row=2, min_col=first, max_col=first + 1):
+            row[0].number_format, row[1].number_format = PERCENT, POINTS
     _header(sheet, 1)
-    _columns(sheet, (5, 40, 12, 12, 12, 12, 14, 10, *(16 for _ in codes)))
+    _columns(sheet, (5, 40, 12, 12, 12, 12, 14, 10, *(16 for _ in codes), *(14 for _ in then)))
     sheet.row_dimensions[1].height = 60
     sheet.auto_filter.ref = f"A1:{get_column_letter(sheet.max_column)}{sheet.max_row - 1}"
     _print(sheet, 1, landscape=True)
 
 
-def _line(n: int | None, line: Line, codes: tuple[str, ...]) -> list:
+def _line(n: int | None, line: Line, codes: tuple[str, ...], history: bool = False) -> list:
     zone = line.zone.name if line.zone else "нет учреждений"
     return [n, line.name, line.registry, line.with_findings, line.correct, _fraction(line), zone, line.findings,
-            *(line.by_code.get(c, 0) for c in codes)]
+            *(line.by_code.get(c, 0) for c in codes), *([_earlier(line), line.change] if history else [])]
+
+
+def _trend(sheet: Worksheet, figures: Figures) -> None:
+    """The region's share on each letter date, then on the report's date: a date, a fraction."""
+    sheet.append(["Дата", "Доля учреждений с верно размещённым виджетом по региону", "Что это за дата"])
+    for date, share in figures.trend:
+        sheet.append([date, round(share / 100, 4),
+                      "дата отчёта (таблица audit)" if date == figures.date else "дата писем (журнал регистрации)"])
+        sheet.cell(sheet.max_row, 1).number_format = "DD.MM.YYYY"
+        sheet.cell(sheet.max_row, 2).number_format = PERCENT
+    sheet.append([])
+    sheet.append([figures.history])
+    _header(sheet, 1)
+    _columns(sheet, (14, 30, 34))
+    _print(sheet, 1, landscape=False)
 
 
 def _codes(sheet: Worksheet, figures: Figures) -> None:
@@ -103,6 +135,11 @@ def _codes(sheet: Worksheet, figures: Figures) -> None:
     _header(sheet, 1)
     _columns(sheet, (22, 70, 12, 22))
     _print(sheet, 1, landscape=False)
+
+
+def _earlier(line: Line) -> float | None:
+    share = line.earlier_share
+    return None if share is None else round(share / 100, 4)
 
 
 def _fraction(line: Line) -> float | None:
