@@ -126,11 +126,17 @@ class Converter:
         """Start the workers' LibreOffice now, while the caller reads and checks its tables;
         `convert()` takes them over, `close()` stops them if it never comes."""
         if KEEP_RUNNING and not self._early:
-            for index in range(self.jobs):
-                profile = self._held.enter_context(_profile(index))
-                office = _Office(self.soffice, profile, self.startup_timeout)
+            self._early = self._workers(self._held)
+            for _, office in self._early:
                 office.start()
-                self._early.append((profile, office))
+
+    def _workers(self, stack: contextlib.ExitStack) -> list[tuple[Path, "_Office | None"]]:
+        """Each worker's profile, held until `stack` closes, and the LibreOffice it keeps running."""
+        workers = []
+        for index in range(self.jobs):
+            profile = stack.enter_context(_profile(index))
+            workers.append((profile, _Office(self.soffice, profile, self.startup_timeout) if KEEP_RUNNING else None))
+        return workers
 
     def close(self) -> None:
         for _, office in self._early:
@@ -177,11 +183,7 @@ class Converter:
                     office.stop()
 
         with contextlib.ExitStack() as stack:
-            if self._early:
-                workers, self._early = self._early, []
-            else:
-                workers = [(stack.enter_context(_profile(i)), None) for i in range(self.jobs)]
-                workers = [(p, _Office(self.soffice, p, self.startup_timeout) if KEEP_RUNNING else None) for p, _ in workers]
+            workers, self._early = self._early or self._workers(stack), []
             threads = [threading.Thread(target=worker, args=w, daemon=True) for w in workers]
             for thread in threads:
                 thread.start()

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import functools
+import io
 import math
 import re
 import warnings
@@ -144,7 +144,7 @@ def cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, dt.date):
         return value.strftime("%d.%m.%Y")
-    return _clean_cell(value) if type(value) is str else _clean_cell(str(value))
+    return _clean_cell(str(value))
 
 
 @functools.lru_cache(maxsize=1 << 16)
