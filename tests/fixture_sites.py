@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ class World:
         self.tls_port = 0
         self.tls = False
         self.stop = threading.Event()
+        self.first_asked: dict[str, float] = {}  # site → when its first request came (time.monotonic)
 
     @property
     def pos(self) -> str:
@@ -60,6 +62,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         world: World = self.server.world
         site = (self.headers.get("Host") or "").split(":")[0].removesuffix(".test")
         path = urlsplit(self.path).path
+        world.first_asked.setdefault(site, time.monotonic())
         if site == "pos":
             return self._script()
         if site == "unavailable":
