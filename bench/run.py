@@ -10,7 +10,10 @@ For a scale it generates a data folder (bench/generate.py), then measures in one
   in calls of at most 200 files (LibreOffice ignores the files after about the 250th
   argument of a call), every PDF checked: the least any build can take;
 - naive: render, then one `soffice` process per file; timed on a sample of files and
-  extrapolated to all of them (at 3,000 municipalities the real thing would take hours).
+  extrapolated to all of them (at 3,000 municipalities the real thing would take hours);
+- extras: the overview's thumbnails and `к печати.pdf` made again, alone, from the build's
+  PDFs (the work they are), and a bare build without them (what they add to a build, which
+  makes the thumbnails while LibreOffice converts and the print file after its last PDF).
 """
 
 from __future__ import annotations
@@ -34,7 +37,11 @@ from generate import generate  # noqa: E402
 BUILD = """
 import datetime as dt, json, resource, sys, time
 from pathlib import Path
-from letters import pipeline
+from letters import overview, pipeline
+if sys.argv[5:] == ["bare"]:  # without the overview's thumbnails and the print file, to see what they cost
+    overview.Thumbnails.add = lambda self, pdf: None
+    overview.thumbnail = lambda folder, live, row: ""
+    overview.print_file = lambda *args: None
 request = pipeline.BuildRequest(date=dt.date(2024, 5, 20), data=Path(sys.argv[1]), out=Path(sys.argv[2]),
                                 templates=Path(sys.argv[3]), journal=sys.argv[4], jobs=2)
 started = time.perf_counter()
@@ -46,10 +53,35 @@ print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSA
 """
 
 
-def run_build(data: Path, out: Path, journal: Path) -> dict:
+EXTRAS = """
+import json, sys, tempfile, time
+from pathlib import Path
+from letters import overview
+from letters.packs import PackFiles, read_manifest, row_paths
+from letters.printing import one_pdf
+folder = Path(sys.argv[1])
+rows = read_manifest(folder)
+with tempfile.TemporaryDirectory() as name:
     started = time.perf_counter()
-    output = subprocess.run([sys.executable, "-c", BUILD, str(data), str(out), str(ROOT / "letters" / "templates"), str(journal)],
-                            capture_output=True, text=True, check=True).stdout
+    for i, row in enumerate(rows):
+        overview._render(folder / PackFiles.pdf(row["letter"]), Path(name) / f"{i}.png")
+    thumbnails = time.perf_counter() - started
+    started = time.perf_counter()
+    one_pdf([[folder / p for p in row_paths(row) if p.endswith(".pdf")] for row in rows], Path(name) / "print.pdf")
+    print(json.dumps({"thumbnails": thumbnails, "print": time.perf_counter() - started}))
+"""
+
+
+def extras(folder: Path) -> dict:
+    output = subprocess.run([sys.executable, "-c", EXTRAS, str(folder)], capture_output=True, text=True, check=True,
+                            cwd=ROOT).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run_build(data: Path, out: Path, journal: Path, *how: str) -> dict:
+    started = time.perf_counter()
+    output = subprocess.run([sys.executable, "-c", BUILD, str(data), str(out), str(ROOT / "letters" / "templates"), str(journal),
+                             *how], capture_output=True, text=True, check=True).stdout
     result = json.loads(output.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - started  # with Python's start-up and imports
     return result
@@ -124,6 +156,8 @@ def scale(args) -> None:
         generate(data, args.municipalities, args.orgs, args.findings, args.heavy, args.seed)
         first = run_build(data, tmp / "out", tmp / "journal.sqlite")
         rerun = run_build(data, tmp / "out", tmp / "journal.sqlite")
+        made = extras(tmp / "out" / "2024-05-20")
+        bare = run_build(data, tmp / "bare", tmp / "bare.sqlite", "bare")
         files = flat_copies(tmp / "out" / "2024-05-20", tmp / "flat")
         floor_seconds = floor(files, tmp)
         per_file, sampled = naive(files, args.naive_sample, tmp)
@@ -136,11 +170,17 @@ def scale(args) -> None:
             "build_over_floor": round(first["seconds"] / floor_seconds, 2),
             "naive_over_build": round(naive_seconds / first["seconds"], 1),
             "rerun_over_build": round(rerun["seconds"] / first["seconds"], 3),
+            "thumbnails_s": round(made["thumbnails"], 2), "print_s": round(made["print"], 2),
+            "extras_over_build": round((made["thumbnails"] + made["print"]) / first["seconds"], 3),
+            "bare_build_s": round(bare["seconds"], 1),
+            "build_over_bare": round(first["seconds"] / bare["seconds"], 3),
         }
         print(json.dumps(report, ensure_ascii=False))
         print(f"| {args.municipalities} | {len(files)} | {report['build_s']} | {report['floor_s']} | "
               f"{report['build_over_floor']}× | {report['naive_s']} ({sampled} files) | {report['naive_over_build']}× | "
-              f"{report['rerun_s']} ({report['rerun_over_build'] * 100:.1f} %) | {report['rss_mb']} |")
+              f"{report['rerun_s']} ({report['rerun_over_build'] * 100:.1f} %) | {report['rss_mb']} | "
+              f"{report['thumbnails_s']} + {report['print_s']} ({report['extras_over_build'] * 100:.1f} %) | "
+              f"{report['bare_build_s']} ({report['build_over_bare']}×) |")
 
 
 def long_tables(sizes: list[int]) -> None:

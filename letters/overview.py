@@ -10,6 +10,8 @@ letter's PDF stays the same."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import hashlib
 import os
 import threading
@@ -73,19 +75,49 @@ def card(row: dict[str, str], addressee: str, sheets: str, note: str = "") -> Ca
 
 def thumbnail(folder: Path, live: Path, row: dict[str, str]) -> str:
     """The link to the thumbnail of the letter's first page: kept from the live folder when
-    the letter's PDF is the same, else rendered."""
+    the letter's PDF is the same, else rendered (unless `Thumbnails` made it already)."""
     pdf = folder / PackFiles.pdf(row["letter"])
     if not pdf.is_file():
         return ""
-    digest = hashlib.sha256(pdf.read_bytes()).hexdigest()[:16]
-    name = f"{THUMBNAILS}/{digest}.png"
+    name = _made(folder, live, pdf)
+    return _link(name)
+
+
+def _made(folder: Path, live: Path, pdf: Path) -> str:
+    """Make the thumbnail of `pdf` in `folder` if it is not there; its name."""
+    name = f"{THUMBNAILS}/{hashlib.sha256(pdf.read_bytes()).hexdigest()[:16]}.png"
     target = folder / name
+    if target.is_file():
+        return name
+    target.parent.mkdir(parents=True, exist_ok=True)
     if (live / name).is_file():
         link_or_copy(live / name, target)
-    elif not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
+    else:
         _render(pdf, target)
-    return _link(name)
+    return name
+
+
+class Thumbnails:
+    """Renders each letter's thumbnail in the background as soon as its PDF is made, while
+    LibreOffice converts the rest: at the end of a build `thumbnail` finds them there. Only
+    a head start: one that fails here is rendered (and reported) by `thumbnail`."""
+
+    def __init__(self, folder: Path, live: Path) -> None:
+        self.folder, self.live = folder, live
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="thumbnails")
+
+    def add(self, pdf: Path) -> None:
+        self._pool.submit(self._make, pdf)
+
+    def _make(self, pdf: Path) -> None:
+        with contextlib.suppress(Exception):  # see the class: `thumbnail` tries again
+            _made(self.folder, self.live, pdf)
+
+    def __enter__(self) -> Thumbnails:
+        return self
+
+    def __exit__(self, failed, *_) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=failed is not None)
 
 
 def _render(pdf: Path, target: Path) -> None:

@@ -367,7 +367,9 @@ class _Build:
         self._check_sent(audiences, active)
         packs = self._number(audiences, active)
         checkpoint("reserved")
-        packs = self._make_documents(packs, staging.path, _Reuse(staging.final, live_rows, self.request.pdfa, staging.hashes))
+        with overview.Thumbnails(staging.path, staging.final) as thumbnails:  # made while LibreOffice converts
+            reuse = _Reuse(staging.final, live_rows, self.request.pdfa, staging.hashes)
+            packs = self._make_documents(packs, staging.path, reuse, thumbnails if self.request.pdf else None)
         checkpoint("converted")
         rows = [self._manifest_row(p, staging.path) for p in packs]
         for pack in packs:
@@ -588,10 +590,12 @@ class _Build:
             pack.context = pack.kind.context(self.dataset, pack.audience, pack.number, self.request.date)
         return for_document(pack.context, sheets or (0,) * len(pack.files.appendices), appendix_number)
 
-    def _make_documents(self, packs: list[_Pack], folder: Path, reuse: _Reuse) -> list[_Pack]:
-        """Render and convert every pack's documents into `folder`; the packs that came out
-        whole (the others are left out and reported in `failures`)."""
-        stream = _Stream(self, sorted(packs, key=self._size, reverse=True), folder, reuse)
+    def _make_documents(self, packs: list[_Pack], folder: Path, reuse: _Reuse,
+                        thumbnails: overview.Thumbnails | None) -> list[_Pack]:
+        """Render and convert every pack's documents into `folder`, each letter's PDF handed
+        to `thumbnails`; the packs that came out whole (the others are left out and reported
+        in `failures`)."""
+        stream = _Stream(self, sorted(packs, key=self._size, reverse=True), folder, reuse, thumbnails)
         try:
             self.converter.convert(stream.documents(), stream.work / "pdf", on_result=stream.finished)
         except ConversionError:
@@ -689,8 +693,9 @@ class _Stream:
     every pack has files of the same names, so each document is converted under a unique
     name and its PDF moved back beside its .docx."""
 
-    def __init__(self, build: _Build, packs: list[_Pack], folder: Path, reuse: _Reuse):
-        self.build, self.packs, self.folder, self.reuse = build, packs, folder, reuse
+    def __init__(self, build: _Build, packs: list[_Pack], folder: Path, reuse: _Reuse,
+                 thumbnails: overview.Thumbnails | None):
+        self.build, self.packs, self.folder, self.reuse, self.thumbnails = build, packs, folder, reuse, thumbnails
         self.work = folder / ".convert"
         self.work.mkdir()
         self.queue: dict[Path, tuple[_Pack, str]] = {}  # unique name → its pack and file
@@ -732,6 +737,8 @@ class _Stream:
             self._fail(pack, f"{pack.key}: не удалось записать PDF «{final.name}»: {exc}", target)
             return
         self._counted(pack, target, pages)
+        if target == pack.files.letter and self.thumbnails:
+            self.thumbnails.add(final)
 
     def _prepare(self, pack: _Pack, template: str, context: dict, target: str) -> Iterator[Path]:
         """Render a document, or take it from `out/`; yields it if LibreOffice is to convert it."""

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pikepdf
 
-from .convert import write_pdf
-
 
 KEY = "/LettersMadeFrom"  # what a print file was made of: an unchanged re-run keeps it
 
@@ -31,6 +29,7 @@ def one_pdf(documents: list[list[Path]], target: Path, duplex: bool = False, key
         if key:
             joined.docinfo[KEY] = key
         partial = target.with_name(f".{target.name}.writing")
-        write_pdf(joined, partial)  # a full disk is an OSError, not an abort
+        with partial.open("wb") as stream:  # straight to disk, not held whole in memory (500 MB at 3,000
+            joined.save(stream, deterministic_id=True)  # municipalities); through Python: a full disk is an OSError
     partial.replace(target)
     return len(joined.pages)
