@@ -1,6 +1,6 @@
 """The benchmark: a build at a given scale against the floor and the naive way.
 
-    python bench/run.py --municipalities 300 [--orgs 10 --findings 2 --heavy 3] [--naive-sample 40]
+    python bench/run.py --municipalities 300 [--orgs 10 --findings 2 --heavy 3] [--naive-sample 40] [--bare]
     python bench/run.py --long 250,500,1000,2000     # appendix 1 with that many findings
 
 For a scale it generates a data folder (bench/generate.py), then measures in one run:
@@ -13,7 +13,8 @@ For a scale it generates a data folder (bench/generate.py), then measures in one
   extrapolated to all of them (at 3,000 municipalities the real thing would take hours);
 - extras: the overview's thumbnails and `к печати.pdf` made again, alone, from the build's
   PDFs (the work they are), and a bare build without them (what they add to a build, which
-  makes the thumbnails while LibreOffice converts and the print file after its last PDF).
+  makes the thumbnails while LibreOffice converts and the print file after its last PDF;
+  with --bare).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def scale(args) -> None:
         first = run_build(data, tmp / "out", tmp / "journal.sqlite")
         rerun = run_build(data, tmp / "out", tmp / "journal.sqlite")
         made = extras(tmp / "out" / "2024-05-20")
-        bare = run_build(data, tmp / "bare", tmp / "bare.sqlite", "bare")
+        bare = run_build(data, tmp / "bare", tmp / "bare.sqlite", "bare") if args.bare else first
         files = flat_copies(tmp / "out" / "2024-05-20", tmp / "flat")
         floor_seconds = floor(files, tmp)
         per_file, sampled = naive(files, args.naive_sample, tmp)
@@ -220,6 +221,7 @@ def main() -> None:
     parser.add_argument("--heavy", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--naive-sample", type=int, default=40)
+    parser.add_argument("--bare", action="store_true", help="also build without thumbnails and the print file")
     parser.add_argument("--long", help="comma-separated numbers of findings for one long appendix 1")
     args = parser.parse_args()
     if args.long:
