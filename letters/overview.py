@@ -134,18 +134,18 @@ def _render(pdf: Path, target: Path) -> None:
     os.replace(partial, target)
 
 
-def print_file(folder: Path, live: Path, rows: list[dict[str, str]], duplex: bool) -> None:
-    """`к печати.pdf`: every pack's PDFs in the manifest's order, letter first. Made again
-    only when a PDF in it changed (the sha256 of the manifest say so): an unchanged re-run
-    keeps the live one."""
+def print_file(folder: Path, live: Path, rows: list[dict[str, str]], duplex: bool, name: str = PRINT) -> None:
+    """`к печати.pdf` (or `name`: a draft's one file of all its letters): every pack's PDFs
+    in the manifest's order, letter first; none without PDFs. Made again only when a PDF in
+    it changed (the sha256 of the manifest say so): an unchanged re-run keeps the live one."""
     documents = [[folder / p for p in row_paths(row) if p.endswith(".pdf")] for row in rows]
     if not rows or not all(documents):
         return  # --no-pdf: nothing to print
     key = hashlib.sha256(repr((duplex, [row["sha256"] for row in rows])).encode()).hexdigest()
-    if made_from(live / PRINT) == key:
-        link_or_copy(live / PRINT, folder / PRINT)
+    if made_from(live / name) == key:
+        link_or_copy(live / name, folder / name)
         return
-    one_pdf(documents, folder / PRINT, duplex, key)
+    one_pdf(documents, folder / name, duplex, key)
 
 
 def made_from(pdf: Path) -> str | None:

@@ -43,7 +43,6 @@ from .packs import (
 from .problems import Problems
 from .render import RenderError, Template, check_templates, load_templates, templates_folder
 from .names import choose
-from .printing import one_pdf
 from .validate import load_dataset
 
 Progress = Callable[[str, int, int], None]  # phase, done, total
@@ -378,9 +377,8 @@ class _Build:
                     (staging.path / PackFiles.pdf(docx)).unlink()
         kept, cancelled = self._others(packs, live_rows, staging, keep={f.key for f in self.failures})
         write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
-        if self.request.draft:
-            one_pdf([[staging.path / PackFiles.pdf(d) for d in p.files.documents] for p in packs],
-                    staging.path / WHOLE_BATCH)
+        if self.request.draft:  # the packs only: the director reads what this build made
+            overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows], False, WHOLE_BATCH)
         else:
             overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows] + kept, self.request.duplex)
         self._overview(staging, list(zip(packs, rows)), kept)

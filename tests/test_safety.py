@@ -213,10 +213,20 @@ def test_a_draft_takes_no_number_and_marks_every_page(tmp_path, soffice):
         order = [row["municipality"] for row in csv.DictReader(handle)]
     assert len(order) == 2 and all(row == "" for row in manifest(folder))  # no numbers
     text = " ".join(pdf_text(whole).split())
-    assert sorted(order, key=text.index) == order  # pack after pack, as in the manifest  # pack after pack, as in the manifest
+    assert sorted(order, key=text.index) == order  # pack after pack, as in the manifest
     real = run_letters("build", "--date", DATE, "--data", str(data), "--out", str(out), "--journal", str(journal))
     assert real.returncode == 0, real.stderr
     assert sorted(manifest(out / FOLDER)) == ["1337/24", "1338/24"]  # the draft took none
+
+
+def test_a_draft_without_pdfs_has_no_whole_batch_file_and_says_so(tmp_path, soffice):
+    data, out = write_data(tmp_path / "data"), tmp_path / "out"
+    result = run_letters("build", "--date", DATE, "--draft", "--no-pdf", "--data", str(data), "--out", str(out),
+                         "--journal", str(tmp_path / "journal.sqlite"))
+    assert result.returncode == 0, result.stderr
+    folder = out / f"{FOLDER} проект"
+    assert not list(folder.rglob("*.pdf")) and (folder / "обзор.html").is_file()
+    assert "одного файла всех писем нет: проект собран без PDF (--no-pdf)" in " ".join(result.stdout.split())
 
 
 def pdf_text(path: Path) -> str:

@@ -93,7 +93,10 @@ def _show_draft(result: pipeline.BuildResult) -> None:
     for pack in result.packs:
         sheets = "+".join(map(str, (pack.letter_sheets, *pack.appendix_sheets)))
         out.print(f"  {pack.municipality}: ошибок {pack.findings}, листов {sheets}")
-    out.print(f"Все письма одним файлом: {result.folder / WHOLE_BATCH}; обзор: {result.folder / PAGE}")
+    if (result.folder / WHOLE_BATCH).is_file():
+        out.print(f"Все письма одним файлом: {result.folder / WHOLE_BATCH}; обзор: {result.folder / PAGE}")
+    else:
+        out.print(f"Обзор: {result.folder / PAGE}; одного файла всех писем нет: проект собран без PDF (--no-pdf)")
     if result.problems.has_errors:
         raise fail(message="Часть писем не собрана (см. ошибки выше): исправьте и запустите сборку снова.")
 
