@@ -152,7 +152,7 @@ def render_seconds(build: dict, floor_seconds: float) -> float:
 
 def scale(args) -> None:
     with tempfile.TemporaryDirectory(prefix="letters-bench-") as name:
-        tmp = Path(name)
+        tmp = Path(args.keep or name)  # --keep: the data, builds and journal stay there, to look into
         data = tmp / "data"
         generate(data, args.municipalities, args.orgs, args.findings, args.heavy, args.seed)
         first = run_build(data, tmp / "out", tmp / "journal.sqlite")
@@ -222,6 +222,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--naive-sample", type=int, default=40)
     parser.add_argument("--bare", action="store_true", help="also build without thumbnails and the print file")
+    parser.add_argument("--keep", help="a new folder to run in and leave behind (default: a temporary one)")
     parser.add_argument("--long", help="comma-separated numbers of findings for one long appendix 1")
     args = parser.parse_args()
     if args.long:
