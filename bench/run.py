@@ -40,7 +40,7 @@ import datetime as dt, json, resource, sys, time
 from pathlib import Path
 from letters import overview, pipeline
 if sys.argv[5:] == ["bare"]:  # without the overview's thumbnails and the print file, to see what they cost
-    overview.Thumbnails.add = lambda self, pdf: None
+    overview.Ahead.pack_made = lambda self, letter, pdfs: None
     overview.thumbnail = lambda folder, live, row: ""
     overview.print_file = lambda *args: None
 request = pipeline.BuildRequest(date=dt.date(2024, 5, 20), data=Path(sys.argv[1]), out=Path(sys.argv[2]),

@@ -23,7 +23,7 @@ import jinja2
 import pikepdf
 
 from .packs import PackFiles, link_or_copy, row_paths
-from .printing import KEY, one_pdf
+from .printing import KEY, Blocks, one_pdf
 
 PAGE = "обзор.html"
 THUMBNAILS = "обзор"
@@ -75,7 +75,7 @@ def card(row: dict[str, str], addressee: str, sheets: str, note: str = "") -> Ca
 
 def thumbnail(folder: Path, live: Path, row: dict[str, str]) -> str:
     """The link to the thumbnail of the letter's first page: kept from the live folder when
-    the letter's PDF is the same, else rendered (unless `Thumbnails` made it already)."""
+    the letter's PDF is the same, else rendered (unless `Ahead` made it already)."""
     pdf = folder / PackFiles.pdf(row["letter"])
     if not pdf.is_file():
         return ""
@@ -97,27 +97,36 @@ def _made(folder: Path, live: Path, pdf: Path) -> str:
     return name
 
 
-class Thumbnails:
-    """Renders each letter's thumbnail in the background as soon as its PDF is made, while
-    LibreOffice converts the rest: at the end of a build `thumbnail` finds them there. Only
-    a head start: one that fails here is rendered (and reported) by `thumbnail`."""
+class Ahead:
+    """What the page and the print file can make in the background while LibreOffice
+    converts the rest: each letter's thumbnail as soon as its PDF is made (at the end of a
+    build `thumbnail` finds it there), and the finished packs joined into blocks of the
+    print file (printing.Blocks). Only a head start: a thumbnail that fails here is
+    rendered (and reported) by `thumbnail`, a block that fails is joined from the files."""
 
     def __init__(self, folder: Path, live: Path) -> None:
         self.folder, self.live = folder, live
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="thumbnails")
+        self._thumbnails = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="thumbnails")
+        self.blocks = Blocks(folder)
 
-    def add(self, pdf: Path) -> None:
-        self._pool.submit(self._make, pdf)
+    def pack_made(self, letter: Path, pdfs: list[Path]) -> None:
+        """A pack whose PDFs are all made: `letter` is its letter's, `pdfs` all of them."""
+        self._thumbnails.submit(self._thumbnail, letter)
+        self.blocks.add(pdfs)
 
-    def _make(self, pdf: Path) -> None:
+    def _thumbnail(self, pdf: Path) -> None:
         with contextlib.suppress(Exception):  # see the class: `thumbnail` tries again
             _made(self.folder, self.live, pdf)
 
-    def __enter__(self) -> Thumbnails:
+    def __enter__(self) -> Ahead:
+        self.blocks.__enter__()
         return self
 
-    def __exit__(self, failed, *_) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=failed is not None)
+    def __exit__(self, failed, *rest) -> None:
+        try:
+            self._thumbnails.shutdown(wait=True, cancel_futures=failed is not None)
+        finally:
+            self.blocks.__exit__(failed, *rest)
 
 
 def _render(pdf: Path, target: Path) -> None:
@@ -134,10 +143,12 @@ def _render(pdf: Path, target: Path) -> None:
     os.replace(partial, target)
 
 
-def print_file(folder: Path, live: Path, rows: list[dict[str, str]], duplex: bool, name: str = PRINT) -> None:
+def print_file(folder: Path, live: Path, rows: list[dict[str, str]], duplex: bool, name: str = PRINT,
+               blocks: Blocks | None = None) -> None:
     """`к печати.pdf` (or `name`: a draft's one file of all its letters): every pack's PDFs
     in the manifest's order, letter first; none without PDFs. Made again only when a PDF in
-    it changed (the sha256 of the manifest say so): an unchanged re-run keeps the live one."""
+    it changed (the sha256 of the manifest say so): an unchanged re-run keeps the live one.
+    `blocks`: the packs an `Ahead` joined already."""
     documents = [[folder / p for p in row_paths(row) if p.endswith(".pdf")] for row in rows]
     if not rows or not all(documents):
         return  # --no-pdf: nothing to print
@@ -145,7 +156,7 @@ def print_file(folder: Path, live: Path, rows: list[dict[str, str]], duplex: boo
     if made_from(live / name) == key:
         link_or_copy(live / name, folder / name)
         return
-    one_pdf(documents, folder / name, duplex, key)
+    one_pdf(documents, folder / name, duplex, key, blocks)
 
 
 def made_from(pdf: Path) -> str | None:

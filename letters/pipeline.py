@@ -366,21 +366,23 @@ class _Build:
         self._check_sent(audiences, active)
         packs = self._number(audiences, active)
         checkpoint("reserved")
-        with overview.Thumbnails(staging.path, staging.final) as thumbnails:  # made while LibreOffice converts
+        with overview.Ahead(staging.path, staging.final) as ahead:  # made while LibreOffice converts
             reuse = _Reuse(staging.final, live_rows, self.request.pdfa, staging.hashes)
-            packs = self._make_documents(packs, staging.path, reuse, thumbnails if self.request.pdf else None)
-        checkpoint("converted")
-        rows = [self._manifest_row(p, staging.path) for p in packs]
-        for pack in packs:
-            if not self._with_pdf(pack):
-                for docx in pack.files.documents:
-                    (staging.path / PackFiles.pdf(docx)).unlink()
-        kept, cancelled = self._others(packs, live_rows, staging, keep={f.key for f in self.failures})
-        write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
-        if self.request.draft:  # the packs only: the director reads what this build made
-            overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows], False, WHOLE_BATCH)
-        else:
-            overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows] + kept, self.request.duplex)
+            packs = self._make_documents(packs, staging.path, reuse, ahead if self.request.pdf else None)
+            checkpoint("converted")
+            rows = [self._manifest_row(p, staging.path) for p in packs]
+            for pack in packs:
+                if not self._with_pdf(pack):
+                    for docx in pack.files.documents:
+                        (staging.path / PackFiles.pdf(docx)).unlink()
+            kept, cancelled = self._others(packs, live_rows, staging, keep={f.key for f in self.failures})
+            write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
+            if self.request.draft:  # the packs only: the director reads what this build made
+                overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows], False, WHOLE_BATCH,
+                                    ahead.blocks)
+            else:
+                overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows] + kept,
+                                    self.request.duplex, blocks=ahead.blocks)
         self._overview(staging, list(zip(packs, rows)), kept)
         checkpoint("staged")
         changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
@@ -589,11 +591,11 @@ class _Build:
         return for_document(pack.context, sheets or (0,) * len(pack.files.appendices), appendix_number)
 
     def _make_documents(self, packs: list[_Pack], folder: Path, reuse: _Reuse,
-                        thumbnails: overview.Thumbnails | None) -> list[_Pack]:
-        """Render and convert every pack's documents into `folder`, each letter's PDF handed
-        to `thumbnails`; the packs that came out whole (the others are left out and reported
+                        ahead: overview.Ahead | None) -> list[_Pack]:
+        """Render and convert every pack's documents into `folder`, each pack's PDFs handed
+        to `ahead` once made; the packs that came out whole (the others are left out and reported
         in `failures`)."""
-        stream = _Stream(self, sorted(packs, key=self._size, reverse=True), folder, reuse, thumbnails)
+        stream = _Stream(self, sorted(packs, key=self._size, reverse=True), folder, reuse, ahead)
         try:
             self.converter.convert(stream.documents(), stream.work / "pdf", on_result=stream.finished)
         except ConversionError:
@@ -692,8 +694,8 @@ class _Stream:
     name and its PDF moved back beside its .docx."""
 
     def __init__(self, build: _Build, packs: list[_Pack], folder: Path, reuse: _Reuse,
-                 thumbnails: overview.Thumbnails | None):
-        self.build, self.packs, self.folder, self.reuse, self.thumbnails = build, packs, folder, reuse, thumbnails
+                 ahead: overview.Ahead | None):
+        self.build, self.packs, self.folder, self.reuse, self.ahead = build, packs, folder, reuse, ahead
         self.work = folder / ".convert"
         self.work.mkdir()
         self.queue: dict[Path, tuple[_Pack, str]] = {}  # unique name → its pack and file
@@ -735,8 +737,8 @@ class _Stream:
             self._fail(pack, f"{pack.key}: не удалось записать PDF «{final.name}»: {exc}", target)
             return
         self._counted(pack, target, pages)
-        if target == pack.files.letter and self.thumbnails:
-            self.thumbnails.add(final)
+        if target == pack.files.letter and self.ahead:  # the pack's last PDF: all of them are made
+            self.ahead.pack_made(final, [self.folder / PackFiles.pdf(d) for d in pack.files.documents])
 
     def _prepare(self, pack: _Pack, template: str, context: dict, target: str) -> Iterator[Path]:
         """Render a document, or take it from `out/`; yields it if LibreOffice is to convert it."""

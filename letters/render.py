@@ -89,7 +89,7 @@ class Template:
 
     def _render(self, context: dict) -> bytes:
         try:
-            document = DocxTemplate(io.BytesIO(self.data))
+            document = _Docx(io.BytesIO(self.data))
             document.render(_with_images(context, document), _environment(), autoescape=True)
         except jinja2.UndefinedError as exc:
             raise RenderError(_undefined_message(self.name, exc)) from exc
@@ -115,6 +115,20 @@ class Template:
 
 class _PictureError(Exception):
     pass
+
+
+class _Docx(DocxTemplate):
+    """docxtpl cleans the template's XML with some thirty regular expressions on every
+    render (`patch_xml`, which depends on the XML alone); the XML is the same each time,
+    so the cleaned text is kept (a seventh of the rendering time)."""
+
+    def patch_xml(self, src_xml: str) -> str:
+        return _patched(src_xml)
+
+
+@functools.lru_cache(maxsize=64)
+def _patched(src_xml: str) -> str:
+    return DocxTemplate.patch_xml(None, src_xml)
 
 
 def _with_images(value, document: DocxTemplate):

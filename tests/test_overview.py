@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pikepdf
 import pytest
-from conftest import ROOT, run_letters, write_data
+from conftest import ROOT, TABLES, TEMPLATES, run_letters, write_data
 from playwright.sync_api import sync_playwright
 
+from letters import pipeline
 from letters.packs import read_manifest, row_paths
+from letters.printing import Blocks
 
 DATE, FOLDER = "20.05.2024", "2024-05-20"
 
@@ -92,3 +95,27 @@ def test_an_unchanged_rerun_keeps_the_print_file_and_the_thumbnails(built):
     after = {p.name: p.stat().st_ino for p in [folder / "к печати.pdf", *(folder / "обзор").iterdir()]}
     assert after == before  # the same files, linked into the new folder, not made again
     assert run_letters("verify", str(folder), "--journal", str(root / "journal.sqlite")).returncode == 0
+
+
+def test_the_print_file_of_packs_joined_in_blocks_has_each_page_of_each_pack_in_order(tmp_path, soffice, monkeypatch):
+    # a build joins finished packs in the background (blocks of printing.Blocks.SIZE documents,
+    # 100 in a real build); here blocks of 5, so that 12 packs go through several of them
+    monkeypatch.setattr(Blocks, "SIZE", 5)
+    heads = [f"Город {i};Глава города {i};Ким Мария Сергеевна;adm{i}@city{i}.ru" for i in range(12)]
+    sites = [f"Школа № {i};Город {i};https://school{i}.ru;10000{i:02d}" for i in range(12)]
+    audit = [f"school{i}.ru;widget_missing;15.05.2024;" for i in range(12)]
+    data = write_data(tmp_path / "data", municipalities=TABLES["municipalities"][:1] + heads,
+                      organizations=TABLES["organizations"][:1] + sites, audit=TABLES["audit"][:1] + audit)
+    result = pipeline.build(pipeline.BuildRequest(date=dt.date(2024, 5, 20), data=data, out=tmp_path / "out",
+                                                  templates=TEMPLATES, duplex=True))
+    assert not result.problems.has_errors and len(result.packs) == 12
+    folder = tmp_path / "out" / FOLDER
+    expected = []  # each page's content, as the packs' own PDFs have it, a blank back after an odd document
+    for row in read_manifest(folder):
+        for path in (p for p in row_paths(row) if p.endswith(".pdf")):
+            with pikepdf.open(folder / path) as document:
+                expected += [page.Contents.read_bytes() for page in document.pages]
+                expected += [b""] * (len(document.pages) % 2)
+    with pikepdf.open(folder / "к печати.pdf") as printed:
+        assert [page.Contents.read_bytes() if "/Contents" in page else b"" for page in printed.pages] == expected
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no blocks left behind

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pikepdf
 
-from letters.printing import KEY, one_pdf
+from letters.printing import KEY, Blocks, one_pdf
 
 
 def _document(path, width: int, pages: int):
     """A PDF of `pages` blank pages, `width` points wide: the width tells the pages apart."""
     document = pikepdf.new()
-    for _ in range(pages):
+    for page in range(pages):
         document.add_blank_page(page_size=(width, 842))
-    document.save(path)
+        document.pages[-1].Contents = document.make_stream(f"0 0 {width} {page + 1} re f".encode())
+    document.save(path, compress_streams=True)
     return path
 
 
@@ -43,3 +44,47 @@ def test_the_same_documents_give_the_same_bytes(tmp_path):
     one_pdf(packs, tmp_path / "one.pdf", key="k")
     one_pdf(packs, tmp_path / "two.pdf", key="k")
     assert (tmp_path / "one.pdf").read_bytes() == (tmp_path / "two.pdf").read_bytes()
+
+
+def _packs(tmp_path, count: int) -> list[list]:
+    return [[_document(tmp_path / f"{i}-{j}.pdf", 300 + 2 * i + j, 1 + (i * 7 + j) % 3) for j in range(2)]
+            for i in range(count)]
+
+
+def test_packs_joined_ahead_in_blocks_give_the_same_bytes(tmp_path, monkeypatch):
+    # a build hands each pack over as its PDFs are made, in any order; blocks of 5 documents
+    monkeypatch.setattr(Blocks, "SIZE", 5)
+    packs = _packs(tmp_path, 23)
+    for duplex in (False, True):
+        one_pdf(packs, tmp_path / "files.pdf", duplex, key="k")
+        with Blocks(tmp_path) as blocks:
+            for pack in packs[::-2] + packs[-2::-2]:
+                blocks.add(pack)
+            one_pdf(packs, tmp_path / "blocks.pdf", duplex, key="k", blocks=blocks)
+        assert (tmp_path / "blocks.pdf").read_bytes() == (tmp_path / "files.pdf").read_bytes()
+    assert not list(tmp_path.glob(".print-*"))  # the blocks are gone with them
+
+
+def test_a_document_changed_after_its_block_is_taken_from_its_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(Blocks, "SIZE", 2)
+    packs = _packs(tmp_path, 4)
+    with Blocks(tmp_path) as blocks:
+        for pack in packs:
+            blocks.add(pack)
+        blocks.wait()
+        _document(packs[1][0], 999, 2)  # written again, another size
+        one_pdf(packs, tmp_path / "all.pdf", blocks=blocks)
+    assert _widths(tmp_path / "all.pdf")[len(_widths(packs[0][0])) + len(_widths(packs[0][1])):][:2] == [999, 999]
+
+
+def test_a_block_that_cannot_be_made_leaves_its_documents_to_their_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(Blocks, "SIZE", 2)
+    packs = _packs(tmp_path, 3)
+    (tmp_path / "broken.pdf").write_bytes(b"not a PDF")
+    with Blocks(tmp_path) as blocks:
+        blocks.add([tmp_path / "broken.pdf", packs[0][0]])
+        for pack in packs[1:]:
+            blocks.add(pack)
+        one_pdf(packs, tmp_path / "all.pdf", blocks=blocks)
+    one_pdf(packs, tmp_path / "files.pdf")
+    assert (tmp_path / "all.pdf").read_bytes() == (tmp_path / "files.pdf").read_bytes()
