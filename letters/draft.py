@@ -41,9 +41,9 @@ class DraftJournal:
     def list(self, **_) -> list[Letter]:
         return []
 
-    def reserve(self, date: dt.date, municipality: str, *_, kind: str = "personal", **__) -> Letter:
-        return Letter(id=0, number="", year=date.year, seq=0, date=date, municipality=municipality, status=ISSUED,
-                      pending=None, content_sha256=None, out_dir=None, pack=None, kind=kind)
+    def reserve_all(self, date: dt.date, new: list, *_, kind: str = "personal", **__) -> list[Letter]:
+        return [Letter(id=0, number="", year=date.year, seq=0, date=date, municipality=item.municipality, status=ISSUED,
+                       pending=None, content_sha256=None, out_dir=None, pack=None, kind=kind) for item in new]
 
     def begin_change(self, *_) -> None:
         pass

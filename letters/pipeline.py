@@ -30,8 +30,8 @@ from .draft import folder_name as draft_folder
 from .failpoints import checkpoint
 from .followup import Standing, standing, told_of
 from .journal import (
-    CANCELLED, ISSUED, REPLACED, RESERVED, SENT, Addressee, IssuedPack, Journal, JournalError, Letter, journal_url,
-    new_build_id, open_journal,
+    CANCELLED, ISSUED, REPLACED, RESERVED, SENT, Addressee, IssuedPack, Journal, JournalError, Letter, NewLetter,
+    journal_url, new_build_id, open_journal,
 )
 from .kinds import EACH, KINDS, PERSONAL, Audience, Kind, all_templates
 from .model import Dataset, Municipality
@@ -478,20 +478,20 @@ class _Build:
                 )
 
     def _number(self, audiences: list[Audience], active: dict[str, Letter]) -> list[_Pack]:
+        """Each audience's letter: the one it has, or a new number (all taken at once)."""
         settings = self.dataset.settings
-        packs = []
+        new: dict[str, NewLetter] = {}
         for audience in audiences:
             letter = active.get(audience.key)
             if letter is None or (letter.went_out and self.request.reissue and not self._unchanged_sent(audience, letter)):
-                letter = self.journal.reserve(
-                    self.request.date, audience.key, settings.number_pattern, settings.first_number,
-                    self.build_id, replaces=letter.number if letter else None, out_dir=str(self.request.out.resolve()),
-                    kind=self.kind.name, addressees=_addressees(audience),
-                )
-                if not self.request.draft:  # a draft's letters have no number
-                    self.touched.append(letter.number)
-            packs.append(_Pack(audience, letter, self._files(letter.number, audience), kind=self._kind_for(audience)))
-        return packs
+                new[audience.key] = NewLetter(audience.key, letter.number if letter else None, _addressees(audience))
+        reserved = self.journal.reserve_all(self.request.date, list(new.values()), settings.number_pattern,
+                                            settings.first_number, self.build_id, out_dir=str(self.request.out.resolve()),
+                                            kind=self.kind.name)
+        if not self.request.draft:  # a draft's letters have no number
+            self.touched += [letter.number for letter in reserved]
+        letters = {**active, **{letter.municipality: letter for letter in reserved}}
+        return [_Pack(a, letters[a.key], self._files(letters[a.key].number, a), kind=self._kind_for(a)) for a in audiences]
 
     def _kind_for(self, audience: Audience) -> Kind:
         """A follow-up when the audience had an earlier letter whose findings are still there."""

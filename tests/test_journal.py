@@ -13,7 +13,9 @@ import openpyxl
 import pytest
 from conftest import TABLES, run_letters, write_data
 
-from letters.journal import CANCELLED, ISSUED, REPLACED, RESERVED, SENT, Journal, location_url
+from letters.journal import (
+    CANCELLED, ISSUED, REPLACED, RESERVED, SENT, Addressee, Journal, JournalError, NewLetter, location_url,
+)
 from letters.packs import read_manifest, row_paths, sha256
 
 DATE = "20.05.2024"
@@ -81,6 +83,19 @@ def test_numbers_follow_the_year_and_the_first_number(journal_url):
     assert reserve(dt.date(2025, 1, 9), "А") == "1337/25"  # a new year starts again
     assert journal.reserve(dt.date(2024, 6, 1), "В", "{seq}-исх/{yyyy}", 1000, "test").number == "1339-исх/2024"
     assert journal.reserve(dt.date(2024, 6, 1), "Г", "{seq}/{yy}", 2000, "test").number == "2000/24"
+
+
+def test_a_build_takes_its_numbers_in_one_go_all_or_none(journal_url):
+    journal = open_journal(journal_url)
+    date = dt.date(2024, 5, 20)
+    heads = [NewLetter(name, addressees=(Addressee(name, f"Главе {name}", f"{i}@mo.ru"),)) for i, name in enumerate("АБВ")]
+    taken = journal.reserve_all(date, heads, "{seq}/{yy}", 1337, "build-1")
+    assert [(t.number, t.municipality, t.deliveries[0].addresses) for t in taken] == [
+        ("1337/24", "А", "0@mo.ru"), ("1338/24", "Б", "1@mo.ru"), ("1339/24", "В", "2@mo.ru")]
+    with pytest.raises(JournalError, match="у «Б» уже есть письмо за 20.05.2024"):
+        journal.reserve_all(date, [NewLetter("Г"), NewLetter("Б"), NewLetter("Д")], "{seq}/{yy}", 1337, "build-2")
+    assert [letter.municipality for letter in journal.list()] == ["А", "Б", "В"]  # not even «Г» took a number
+    assert journal.reserve(date, "Г", "{seq}/{yy}", 1337, "build-3").number == "1340/24"
 
 
 RESERVE = """

@@ -5,11 +5,11 @@ lays them out as the paper register of outgoing letters."""
 from .location import journal_url, location_url, open_journal, user_journal
 from .store import (
     ACTIVE, CANCELLED, EMAIL, ISSUED, REPLACED, RESERVED, SENT, STATUS_NAMES, Addressee, Delivery, IssuedPack, Journal,
-    JournalError, Letter, Told, deliveries, files, letters, new_build_id,
+    JournalError, Letter, NewLetter, Told, deliveries, files, letters, new_build_id,
 )
 
 __all__ = [
     "ACTIVE", "CANCELLED", "EMAIL", "ISSUED", "REPLACED", "RESERVED", "SENT", "STATUS_NAMES", "Addressee", "Delivery",
-    "IssuedPack", "Journal", "JournalError", "Letter", "Told", "deliveries", "files", "journal_url", "letters", "location_url", "open_journal", "user_journal",
+    "IssuedPack", "Journal", "JournalError", "Letter", "NewLetter", "Told", "deliveries", "files", "journal_url", "letters", "location_url", "open_journal", "user_journal",
     "new_build_id",
 ]

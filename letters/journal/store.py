@@ -344,37 +344,54 @@ class Journal:
     def reserve(self, date: dt.date, municipality: str, pattern: str, first: int, build_id: str,
                 replaces: str | None = None, out_dir: str | None = None, kind: str = "personal",
                 addressees: tuple[Addressee, ...] = ()) -> Letter:
-        """Take the next free number of the year for a new letter, in one transaction, with
-        the deliveries it is to have.
+        """Take the next free number of the year for a new letter (see `reserve_all`)."""
+        return self.reserve_all(date, [NewLetter(municipality, replaces, addressees)], pattern, first, build_id,
+                                out_dir, kind)[0]
+
+    def reserve_all(self, date: dt.date, new: list[NewLetter], pattern: str, first: int, build_id: str,
+                    out_dir: str | None = None, kind: str = "personal") -> list[Letter]:
+        """Take the next free numbers of the year for new letters, in the order given, each
+        with the deliveries it is to have: in one transaction, so all of them or none (a
+        transaction a letter cost 3 ms, 9 s for 3,000 municipalities).
 
         The next number is after the highest one the journal holds for the year, and not
         below `first`; two builds racing for it are kept apart by the unique constraint."""
+        if not new:
+            return []
         for _ in range(50):
             try:
                 with self._begin() as connection:
-                    _lock_numbering(connection, date.year)
-                    highest = connection.execute(
-                        sa.select(sa.func.max(letters.c.seq)).where(letters.c.year == date.year)
-                    ).scalar()
-                    seq = max(first, (highest or 0) + 1)
-                    number = format_number(pattern, seq, date)
-                    stamp = now()
-                    if replaces:  # the old letter stays what it is until its successor is issued
-                        connection.execute(letters.update().where(letters.c.number == replaces).values(
-                            pending=REPLACED, replaced_by=number, updated_at=stamp))
-                    result = connection.execute(letters.insert().values(
-                        year=date.year, seq=seq, number=number, date=date, kind=kind,
-                        municipality=municipality, status=RESERVED, pending=ISSUED, replaces=replaces,
-                        out_dir=out_dir, build_id=build_id, created_at=stamp, updated_at=stamp,
-                    ))
-                    letter_id = result.inserted_primary_key[0]
-                    _set_deliveries(connection, letter_id, addressees)
-                return self._read(sa.select(letters).where(letters.c.id == letter_id))[0]
+                    ids = self._insert_reserved(connection, date, new, pattern, first, build_id, out_dir, kind)
+                found = {letter.id: letter for letter in self._read(
+                    sa.select(letters).where(letters.c.build_id == build_id, letters.c.id.between(min(ids), max(ids))))}
+                return [found[i] for i in ids]
             except IntegrityError:
-                if not replaces and municipality in self.active(date, kind):
-                    raise JournalError(f"у «{municipality}» уже есть письмо за {date:%d.%m.%Y}") from None
-                continue  # another build took that number between our check and insert: next one
+                active = self.active(date, kind)
+                taken = next((n.municipality for n in new if not n.replaces and n.municipality in active), None)
+                if taken:
+                    raise JournalError(f"у «{taken}» уже есть письмо за {date:%d.%m.%Y}") from None
+                continue  # another build took those numbers between our check and insert: the next ones
         raise JournalError("не удалось получить свободный номер в журнале: повторите сборку")
+
+    @staticmethod
+    def _insert_reserved(connection, date: dt.date, new: list[NewLetter], pattern: str, first: int, build_id: str,
+                         out_dir: str | None, kind: str) -> list[int]:
+        _lock_numbering(connection, date.year)
+        highest = connection.execute(sa.select(sa.func.max(letters.c.seq)).where(letters.c.year == date.year)).scalar()
+        stamp, ids = now(), []
+        for seq, item in enumerate(new, start=max(first, (highest or 0) + 1)):
+            number = format_number(pattern, seq, date)
+            if item.replaces:  # the old letter stays what it is until its successor is issued
+                connection.execute(letters.update().where(letters.c.number == item.replaces).values(
+                    pending=REPLACED, replaced_by=number, updated_at=stamp))
+            result = connection.execute(letters.insert().values(
+                year=date.year, seq=seq, number=number, date=date, kind=kind,
+                municipality=item.municipality, status=RESERVED, pending=ISSUED, replaces=item.replaces,
+                out_dir=out_dir, build_id=build_id, created_at=stamp, updated_at=stamp,
+            ))
+            ids.append(result.inserted_primary_key[0])
+            _set_deliveries(connection, ids[-1], item.addressees)
+        return ids
 
     # --- a build's changes, in two steps around the swap of the out folder ---
 
@@ -570,6 +587,16 @@ class Addressee:
     municipality: str
     addressee: str
     addresses: str  # "; "-joined
+
+
+@dataclass(frozen=True)
+class NewLetter:
+    """A letter a build is to number: its municipality (or «по списку»), the number of the
+    letter it replaces (--reissue), and its addressees."""
+
+    municipality: str
+    replaces: str | None = None
+    addressees: tuple[Addressee, ...] = ()
 
 
 def _set_deliveries(connection, letter_id: int, addressees: tuple[Addressee, ...]) -> None:
