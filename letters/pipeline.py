@@ -370,21 +370,21 @@ class _Build:
             reuse = _Reuse(staging.final, live_rows, self.request.pdfa, staging.hashes)
             packs = self._make_documents(packs, staging.path, reuse, ahead if self.request.pdf else None)
             checkpoint("converted")
-            rows = [self._manifest_row(p, staging.path) for p in packs]
-            for pack in packs:
-                if not self._with_pdf(pack):
-                    for docx in pack.files.documents:
-                        (staging.path / PackFiles.pdf(docx)).unlink()
-            kept, cancelled = self._others(packs, live_rows, staging, keep={f.key for f in self.failures})
-            write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
-            if self.request.draft:  # the packs only: the director reads what this build made
-                overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows], False, WHOLE_BATCH,
-                                    ahead.blocks)
-            else:
-                overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows] + kept,
-                                    self.request.duplex, blocks=ahead.blocks)
+            rows, kept, cancelled = self._write_records(packs, live_rows, staging, ahead)
         self._overview(staging, list(zip(packs, rows)), kept)
         checkpoint("staged")
+        changed = self._go_live(packs, rows, cancelled, staging)
+        built = [
+            BuiltPack(p.number, p.key, p.files.folder, self._size(p), p.letter_sheets, p.appendix_sheets, p in changed,
+                      self.kind.name, p.audience.earlier.cited if p.audience.earlier else None)
+            for p in packs
+        ]
+        return built, [letter.number for letter in cancelled]
+
+    def _go_live(self, packs: list[_Pack], rows: list[ManifestRow], cancelled: list[Letter],
+                 staging: Staging) -> list[_Pack]:
+        """Swap the staged folder in, with the journal's two steps around it (see
+        Journal.begin_change and finish); the packs whose content changed."""
         changed = [p for p in packs if p.content_sha256 != p.letter.content_sha256]
         self.journal.begin_change(
             {**{p.letter.id: ISSUED for p in changed if p.letter.status != RESERVED},
@@ -405,12 +405,26 @@ class _Build:
         checkpoint("finished")
         with contextlib.suppress(OSError):  # a cache only: a full disk costs the next build some rendering
             self.memo.save()
-        built = [
-            BuiltPack(p.number, p.key, p.files.folder, self._size(p), p.letter_sheets, p.appendix_sheets, p in changed,
-                      self.kind.name, p.audience.earlier.cited if p.audience.earlier else None)
-            for p in packs
-        ]
-        return built, [letter.number for letter in cancelled]
+        return changed
+
+    def _write_records(self, packs: list[_Pack], live_rows, staging: Staging,
+                       ahead: overview.Ahead) -> tuple[list[ManifestRow], list[dict], list[Letter]]:
+        """The staged folder's manifest and print file, once its packs are made: the rows of
+        the built packs, the live rows kept, and the letters given up."""
+        rows = [self._manifest_row(p, staging.path) for p in packs]
+        for pack in packs:
+            if not self._with_pdf(pack):
+                for docx in pack.files.documents:
+                    (staging.path / PackFiles.pdf(docx)).unlink()
+        kept, cancelled = self._others(packs, live_rows, staging, keep={f.key for f in self.failures})
+        write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
+        if self.request.draft:  # the packs only: the director reads what this build made
+            overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows], False, WHOLE_BATCH,
+                                ahead.blocks)
+        else:
+            overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows] + kept,
+                                self.request.duplex, blocks=ahead.blocks)
+        return rows, kept, cancelled
 
     # --- the overview page ---
 
