@@ -42,7 +42,7 @@ from letters import overview, pipeline
 if sys.argv[5:] == ["bare"]:  # without the overview's thumbnails and the print file, to see what they cost
     overview.Ahead.pack_made = lambda self, letter, pdfs: None
     overview.thumbnail = lambda folder, live, row: ""
-    overview.print_file = lambda *args: None
+    overview.print_file = lambda *args, **kwargs: None
 request = pipeline.BuildRequest(date=dt.date(2024, 5, 20), data=Path(sys.argv[1]), out=Path(sys.argv[2]),
                                 templates=Path(sys.argv[3]), journal=sys.argv[4], jobs=2)
 started = time.perf_counter()
