@@ -417,13 +417,12 @@ class _Build:
                 for docx in pack.files.documents:
                     (staging.path / PackFiles.pdf(docx)).unlink()
         kept, cancelled = self._others(packs, live_rows, staging, keep={f.key for f in self.failures})
-        write_manifest(staging.path, [r.as_dict() for r in rows] + kept)
+        built = [r.as_dict() for r in rows]
+        write_manifest(staging.path, built + kept)
         if self.request.draft:  # the packs only: the director reads what this build made
-            overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows], False, WHOLE_BATCH,
-                                ahead.blocks)
+            overview.print_file(staging.path, staging.final, built, False, WHOLE_BATCH, ahead.blocks)
         else:
-            overview.print_file(staging.path, staging.final, [r.as_dict() for r in rows] + kept,
-                                self.request.duplex, blocks=ahead.blocks)
+            overview.print_file(staging.path, staging.final, built + kept, self.request.duplex, blocks=ahead.blocks)
         return rows, kept, cancelled
 
     # --- the overview page ---
@@ -494,12 +493,12 @@ class _Build:
     def _number(self, audiences: list[Audience], active: dict[str, Letter]) -> list[_Pack]:
         """Each audience's letter: the one it has, or a new number (all taken at once)."""
         settings = self.dataset.settings
-        new: dict[str, NewLetter] = {}
+        new: list[NewLetter] = []
         for audience in audiences:
             letter = active.get(audience.key)
             if letter is None or (letter.went_out and self.request.reissue and not self._unchanged_sent(audience, letter)):
-                new[audience.key] = NewLetter(audience.key, letter.number if letter else None, _addressees(audience))
-        reserved = self.journal.reserve_all(self.request.date, list(new.values()), settings.number_pattern,
+                new.append(NewLetter(audience.key, letter.number if letter else None, _addressees(audience)))
+        reserved = self.journal.reserve_all(self.request.date, new, settings.number_pattern,
                                             settings.first_number, self.build_id, out_dir=str(self.request.out.resolve()),
                                             kind=self.kind.name)
         if not self.request.draft:  # a draft's letters have no number
